@@ -1,0 +1,48 @@
+"""Exceptions that handlers raise to produce an HTTP error or a WebSocket close."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Mapping
+
+__all__ = ["HTTPException", "WebSocketException"]
+
+
+class HTTPException(Exception):
+    """Raise to answer the request with ``status_code`` and ``detail``.
+
+    Without a ``detail`` the status code's standard reason phrase is used.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if detail is None:
+            detail = http.HTTPStatus(status_code).phrase
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers
+
+    def __str__(self) -> str:
+        return f"{self.status_code}: {self.detail}"
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}(status_code={self.status_code!r}, detail={self.detail!r})"
+
+
+class WebSocketException(Exception):
+    """Raise inside a WebSocket handler to close the connection with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"

@@ -1,0 +1,47 @@
+"""ASGI type aliases shared by every module of the framework."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, TypeVar, Union
+
+if TYPE_CHECKING:
+    from framework.requests import Request
+    from framework.responses import Response
+    from framework.websockets import WebSocket
+
+__all__ = [
+    "ASGIApp",
+    "AppType",
+    "ExceptionHandler",
+    "HTTPExceptionHandler",
+    "Lifespan",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "StatefulLifespan",
+    "StatelessLifespan",
+    "WebSocketExceptionHandler",
+]
+
+AppType = TypeVar("AppType")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+StatelessLifespan = Callable[[AppType], AbstractAsyncContextManager[None]]
+StatefulLifespan = Callable[[AppType], AbstractAsyncContextManager[Mapping[str, Any]]]
+Lifespan = Union[StatelessLifespan[AppType], StatefulLifespan[AppType]]
+
+HTTPExceptionHandler = Callable[
+    ["Request", Exception], "Union[Response, Awaitable[Response]]"
+]
+WebSocketExceptionHandler = Callable[["WebSocket", Exception], Awaitable[None]]
+ExceptionHandler = Union[HTTPExceptionHandler, WebSocketExceptionHandler]

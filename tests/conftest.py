@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from testing.client import TestClient
+
+TestClientFactory = Callable[..., "TestClient"]
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(("asyncio", {}), id="asyncio"),
+        pytest.param(("trio", {"restrict_keyboard_interrupt_to_checkpoints": True}), id="trio"),
+    ]
+)
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """Every async test and every client runs once on asyncio and once on trio."""
+    backend: tuple[str, dict[str, Any]] = request.param
+    return backend
+
+
+@pytest.fixture
+def test_client_factory(
+    anyio_backend_name: str, anyio_backend_options: dict[str, Any]
+) -> TestClientFactory:
+    """``TestClient`` bound to the current anyio backend."""
+    from testing.client import TestClient
+
+    return functools.partial(
+        TestClient, backend=anyio_backend_name, backend_options=anyio_backend_options
+    )
