@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import http.cookies
 import os
+import re
 import stat
 import sys
+import time
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import datetime
 from email.utils import format_datetime, formatdate, mktime_tz, parsedate_tz
@@ -43,23 +45,37 @@ __all__ = [
 T = TypeVar("T")
 RawHeaders = list[tuple[bytes, bytes]]
 
-# PERF: content-type header values by (media type, charset), so the common response types skip the
+# PERF: Content-Type values by charset then media type, so the common response types skip the
 # "text/" and "charset=" checks; bounded because a media type may carry per-response parameters.
-_CONTENT_TYPES: dict[tuple[str, str], bytes] = {}
+_CONTENT_TYPES: dict[str, dict[str, bytes]] = {}
 _CONTENT_TYPES_MAX = 256
 
 
 def _content_type(media_type: str, charset: str) -> bytes:
-    key = (media_type, charset)
-    value = _CONTENT_TYPES.get(key)
-    if value is None:
-        text = media_type
-        if text.startswith("text/") and "charset=" not in text.lower():
-            text = f"{text}; charset={charset}"
-        value = text.encode("latin-1")
-        if len(_CONTENT_TYPES) < _CONTENT_TYPES_MAX:
-            _CONTENT_TYPES[key] = value
+    """The Content-Type value for ``media_type``, with ``charset`` added to ``text/*`` types."""
+    text = media_type
+    if text.startswith("text/") and "charset=" not in text.lower():
+        text = f"{text}; charset={charset}"
+    value = text.encode("latin-1")
+    cache = _CONTENT_TYPES.setdefault(charset, {})
+    if len(cache) < _CONTENT_TYPES_MAX:
+        cache[media_type] = value
     return value
+
+
+# Cookie names as http.cookies accepts them: RFC 6265 token characters, and not an attribute name.
+_LEGAL_COOKIE_KEY = re.compile(r"[\w!#$%&'*+\-.^`|~:]+", re.ASCII)
+_RESERVED_COOKIE_KEYS = frozenset(
+    ("expires", "path", "comment", "domain", "max-age", "secure", "httponly", "version", "samesite")
+    + (("partitioned",) if sys.version_info >= (3, 14) else ())
+)
+# Quotes cookie values exactly as the standard library does.
+_COOKIE_CODEC: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+
+# Statuses whose responses have no body, so no Content-Length either (RFC 9110 8.6).
+_BODILESS_STATUSES = frozenset((*range(100, 200), 204, 304))
+# PERF: Content-Length values of small bodies, formatted once.
+_LENGTHS = [b"%d" % n for n in range(1024)]
 
 
 def _get_raw(raw: RawHeaders, key: bytes) -> bytes | None:
@@ -122,6 +138,8 @@ class Response:
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         """Build ``raw_headers``: the caller's headers, then Content-Length and Content-Type."""
+        body = getattr(self, "body", None)
+        media_type = self.media_type
         if headers is None:
             raw: RawHeaders = []
             add_length = add_type = True
@@ -133,20 +151,16 @@ class Response:
                     add_length = False
                 elif name == b"content-type":
                     add_type = False
-        body = getattr(self, "body", None)
-        status_code = self.status_code
-        # NOTE: 1xx, 204 and 304 responses must not carry a Content-Length (RFC 9110 8.6).
-        if (
-            add_length
-            and body is not None
-            and status_code >= 200
-            and status_code != 204
-            and status_code != 304
-        ):
-            raw.append((b"content-length", b"%d" % len(body)))
-        media_type = self.media_type
+        if add_length and body is not None and self.status_code not in _BODILESS_STATUSES:
+            length = len(body)
+            raw.append((b"content-length", _LENGTHS[length] if length < 1024 else b"%d" % length))
         if add_type and media_type is not None:
-            raw.append((b"content-type", _content_type(media_type, self.charset)))
+            charset = self.charset
+            cached = _CONTENT_TYPES.get(charset)
+            content_type = cached.get(media_type) if cached is not None else None
+            if content_type is None:
+                content_type = _content_type(media_type, charset)
+            raw.append((b"content-type", content_type))
         self.raw_headers = raw
 
     @property
@@ -169,36 +183,41 @@ class Response:
         partitioned: bool = False,
     ) -> None:
         """Add a ``Set-Cookie`` header; an ``int`` ``expires`` counts seconds from now."""
-        cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
-        cookie[key] = value
-        morsel = cookie[key]
-        if max_age is not None:
-            morsel["max-age"] = max_age
+        # PERF: formatted by hand, as http.cookies.Morsel.OutputString would (attributes sorted by
+        # name, empty values left out): building a Morsel costs several microseconds.
+        if key.lower() in _RESERVED_COOKIE_KEYS:
+            raise http.cookies.CookieError(f"Attempt to set a reserved key {key!r}")
+        if _LEGAL_COOKIE_KEY.fullmatch(key) is None:
+            raise http.cookies.CookieError(f"Illegal key {key!r}")
+        parts = [f"{key}={_COOKIE_CODEC.value_encode(value)[1]}"]
+        if domain:
+            parts.append(f"Domain={domain}")
         if expires is not None:
             if isinstance(expires, datetime):
-                morsel["expires"] = format_datetime(expires, usegmt=True)
-            else:
-                morsel["expires"] = expires
-        if path is not None:
-            morsel["path"] = path
-        if domain is not None:
-            morsel["domain"] = domain
-        if secure:
-            morsel["secure"] = True
+                expires = format_datetime(expires, usegmt=True)
+            elif isinstance(expires, int):
+                expires = formatdate(time.time() + expires, usegmt=True)
+            if expires:
+                parts.append(f"expires={expires}")
         if httponly:
-            morsel["httponly"] = True
+            parts.append("HttpOnly")
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age:d}")
+        if partitioned:
+            # NOTE: Starlette refuses this before Python 3.14, whose http.cookies added it; being
+            # formatted here, it works on every version.
+            parts.append("Partitioned")
+        if path:
+            parts.append(f"Path={path}")
         if samesite is not None:
             if samesite.lower() not in ("strict", "lax", "none"):
                 # NOTE: AssertionError is what Starlette raises here; raised explicitly so that the
                 # check survives ``python -O``.
                 raise AssertionError("samesite must be either 'strict', 'lax' or 'none'")
-            morsel["samesite"] = samesite
-        if partitioned:
-            if sys.version_info >= (3, 14):
-                morsel["partitioned"] = True
-            else:
-                raise ValueError("Partitioned cookies are only supported in Python 3.14 and above.")
-        self.raw_headers.append((b"set-cookie", morsel.OutputString().encode("latin-1")))
+            parts.append(f"SameSite={samesite}")
+        if secure:
+            parts.append("Secure")
+        self.raw_headers.append((b"set-cookie", "; ".join(parts).encode("latin-1")))
 
     def delete_cookie(
         self,
@@ -224,13 +243,25 @@ class Response:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # PERF: constant message types instead of building "websocket." + ... per call.
-        if scope["type"] == "websocket":
-            start_type, body_type = "websocket.http.response.start", "websocket.http.response.body"
+        # PERF: constant message types rather than "websocket." + ... on every call.
+        if scope["type"] != "websocket":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            await send({"type": "http.response.body", "body": self.body})
         else:
-            start_type, body_type = "http.response.start", "http.response.body"
-        await send({"type": start_type, "status": self.status_code, "headers": self.raw_headers})
-        await send({"type": body_type, "body": self.body})
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            await send({"type": "websocket.http.response.body", "body": self.body})
         if self.background is not None:
             await self.background()
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import http.cookies
 import itertools
 import os
 import re
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -396,15 +397,83 @@ def test_set_cookie_validation() -> None:
         set_cookie(key="a b")
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 14), reason="partitioned cookies exist from 3.14")
-def test_partitioned_cookies_need_python_3_14() -> None:
-    with pytest.raises(ValueError, match=r"only supported in Python 3\.14"):
-        set_cookie(key="a", partitioned=True)
+def test_partitioned_cookie_on_every_python_version() -> None:
+    assert set_cookie(key="a", partitioned=True, secure=True) == [
+        'a=""; Partitioned; Path=/; SameSite=lax; Secure'
+    ]
 
 
-@pytest.mark.skipif(sys.version_info < (3, 14), reason="partitioned cookies exist from 3.14")
-def test_partitioned_cookie() -> None:  # pragma: no cover - depends on the Python version
-    assert "Partitioned" in set_cookie(key="a", partitioned=True, secure=True)[0]
+latin1_text = st.text(alphabet=st.characters(max_codepoint=255), max_size=12)
+
+
+def stdlib_cookie(key: str, value: str, **attributes: Any) -> str:
+    cookie: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
+    cookie[key] = value
+    for name, attribute in attributes.items():
+        if attribute is not None:
+            cookie[key][name] = attribute
+    return cookie[key].OutputString()
+
+
+@given(
+    key=st.text(max_size=6) | st.sampled_from(["a", "Path", "EXPIRES", "max-age", "x_y"]),
+    value=latin1_text,
+    max_age=st.none() | st.integers(-(10**12), 10**12),
+    expires=st.none()
+    | latin1_text
+    | st.datetimes(timezones=st.just(dt.timezone.utc), min_value=dt.datetime(1000, 1, 1)),
+    path=st.none() | latin1_text,
+    domain=st.none() | latin1_text,
+    secure=st.booleans(),
+    httponly=st.booleans(),
+    samesite=st.sampled_from([None, "lax", "strict", "none", "Strict"]),
+)
+def test_cookies_match_the_standard_library(
+    key: str,
+    value: str,
+    max_age: int | None,
+    expires: str | dt.datetime | None,
+    path: str | None,
+    domain: str | None,
+    secure: bool,
+    httponly: bool,
+    samesite: str | None,
+) -> None:
+    try:
+        expected = stdlib_cookie(
+            key,
+            value,
+            **{"max-age": max_age},
+            expires=format_datetime(expires, usegmt=True)
+            if isinstance(expires, dt.datetime)
+            else expires,
+            path=path,
+            domain=domain,
+            secure=secure or None,
+            httponly=httponly or None,
+            samesite=samesite,
+        )
+    except http.cookies.CookieError as exc:
+        error = str(exc)
+        with pytest.raises(http.cookies.CookieError, match=re.escape(error)):
+            set_cookie(key=key, value=value)
+        return
+    assert set_cookie(
+        key=key,
+        value=value,
+        max_age=max_age,
+        expires=expires,
+        path=path,
+        domain=domain,
+        secure=secure,
+        httponly=httponly,
+        samesite=samesite,
+    ) == [expected]
+
+
+def test_cookie_values_beyond_latin1_are_refused() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        set_cookie(key="a", value="€")
 
 
 def test_several_cookies_are_separate_headers() -> None:
