@@ -366,6 +366,20 @@ def _denial_send(send: Send) -> Send:
     return wrapped
 
 
+def _disconnect_aware_send(send: Send) -> Send:
+    """``send`` raising ``ClientDisconnect`` where an ASGI 2.4 server raises ``OSError``."""
+
+    # NOTE: only send's OSError means the client is gone; one from the body iterator (a failed
+    # read, say) is a genuine error and must stay one.
+    async def wrapped(message: Message) -> None:
+        try:
+            await send(message)
+        except OSError:
+            raise ClientDisconnect() from None
+
+    return wrapped
+
+
 def _spec_version(scope: Scope) -> tuple[int, ...]:
     version: str = scope.get("asgi", {}).get("spec_version", "2.0")
     try:
@@ -420,11 +434,7 @@ class StreamingResponse(Response):
         if scope["type"] == "websocket":
             send = _denial_send(send)
         if _spec_version(scope) >= (2, 4):
-            # NOTE: from ASGI 2.4 on, the server reports a gone client by raising OSError from send.
-            try:
-                await self.stream_response(send)
-            except OSError:
-                raise ClientDisconnect() from None
+            await self.stream_response(_disconnect_aware_send(send))
         else:
             await self._stream_until_disconnect(receive, send)
         if self.background is not None:

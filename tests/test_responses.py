@@ -684,6 +684,16 @@ async def test_asgi_2_4_send_oserror_is_a_client_disconnect() -> None:
 
 
 @pytest.mark.anyio
+async def test_asgi_2_4_oserror_from_the_body_is_not_a_disconnect() -> None:
+    async def failing() -> AsyncIterator[bytes]:
+        yield b"a"
+        raise OSError("disk read failed")
+
+    with pytest.raises(OSError, match="disk read failed"):
+        await call(StreamingResponse(failing()), asgi={"spec_version": "2.4"})
+
+
+@pytest.mark.anyio
 async def test_asgi_2_4_streams_without_a_listener() -> None:
     messages = await call(StreamingResponse(numbers(2)), asgi={"spec_version": "2.5"})
     assert body_of(messages) == b"01"
