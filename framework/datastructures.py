@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import ipaddress
 import re
 import shlex
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
-from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar, overload
+from typing import Any, BinaryIO, ClassVar, Literal, NamedTuple, TypeVar, overload
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from framework.concurrency import run_in_threadpool
@@ -69,6 +70,12 @@ def _is_valid_host(host: str) -> bool:
     return True
 
 
+# PERF: a server sees few distinct Host values, so verdicts are remembered. Only short values
+# are cached, and the cache is bounded, so a client cannot make it grow without limit.
+_is_valid_short_host = functools.lru_cache(maxsize=256)(_is_valid_host)
+_SHORT_HOST = 255
+
+
 def _host_from_scope(scope: Scope) -> str | None:
     """The ``host[:port]`` a client addressed, from the Host header or else the server address.
 
@@ -79,18 +86,20 @@ def _host_from_scope(scope: Scope) -> str | None:
             # NOTE: only the first Host header counts; an invalid one is ignored rather than
             # trusted, so a forged value cannot end up in redirects or absolute URLs.
             host: str = value.decode("latin-1")
-            if host and _is_valid_host(host):
+            check = _is_valid_short_host if len(host) <= _SHORT_HOST else _is_valid_host
+            if check(host):
                 return host
             break
     server = scope.get("server")
     if server is None:
         return None
-    name, port = server
+    name: str = server[0]
+    port: int | None = server[1]
     if ":" in name:
         name = f"[{name}]"
     # NOTE: a Unix-socket server reports no port; there is then nothing to append.
     if port is None or port == _DEFAULT_PORTS.get(scope.get("scheme", "http")):
-        return str(name)
+        return name
     return f"{name}:{port}"
 
 
@@ -373,6 +382,9 @@ def _pairs(
     value: ImmutableMultiDict[_KeyType, _T] | Mapping[_KeyType, _T] | Iterable[tuple[_KeyType, _T]],
 ) -> list[tuple[_KeyType, _T]]:
     """A fresh list of the (key, value) pairs of a multi-dict, mapping or iterable of pairs."""
+    # PERF: plain lists come first; they are common and skip the slower ABC isinstance checks.
+    if isinstance(value, list):
+        return list(value)
     if isinstance(value, ImmutableMultiDict):
         return list(value._list)
     if isinstance(value, Mapping):
@@ -480,7 +492,9 @@ class MultiDict(ImmutableMultiDict[Any, Any]):
     __slots__ = ()
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self.setlist(key, [value])
+        self._list = [item for item in self._list if item[0] != key]
+        self._list.append((key, value))
+        self._dict[key] = value
 
     def __delitem__(self, key: Any) -> None:
         del self._dict[key]
@@ -669,17 +683,6 @@ class FormData(ImmutableMultiDict[str, str | UploadFile]):
 
     __slots__ = ()
 
-    def __init__(
-        self,
-        value: FormData
-        | Mapping[str, str | UploadFile]
-        | Iterable[tuple[str, str | UploadFile]]
-        | None = None,
-        /,
-        **kwargs: str | UploadFile,
-    ) -> None:
-        super().__init__(value, **kwargs)
-
     async def close(self) -> None:
         """Close every uploaded file."""
         for _, value in self._list:
@@ -697,6 +700,7 @@ class Headers(Mapping[str, str]):
     __slots__ = ("_list",)
 
     _list: list[tuple[bytes, bytes]]
+    _copies_scope_list: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -704,29 +708,28 @@ class Headers(Mapping[str, str]):
         raw: list[tuple[bytes, bytes]] | None = None,
         scope: Scope | None = None,
     ) -> None:
-        if headers is not None:
+        if scope is not None:
+            if headers is not None:
+                raise TypeError('Cannot set both "headers" and "scope".')
+            if raw is not None:
+                raise TypeError('Cannot set both "raw" and "scope".')
+            scope_raw = scope.get("headers", [])
+            if self._copies_scope_list:
+                self._list = scope["headers"] = list(scope_raw)
+            else:
+                # PERF: read-only headers share the scope's list: no copy, no decoding up front.
+                self._list = scope_raw if isinstance(scope_raw, list) else list(scope_raw)
+        elif headers is not None:
             if raw is not None:
                 raise TypeError('Cannot set both "headers" and "raw".')
-            if scope is not None:
-                raise TypeError('Cannot set both "headers" and "scope".')
             self._list = [
                 (key.lower().encode("latin-1"), value.encode("latin-1"))
                 for key, value in headers.items()
             ]
         elif raw is not None:
-            if scope is not None:
-                raise TypeError('Cannot set both "raw" and "scope".')
             self._list = raw
-        elif scope is not None:
-            self._list = self._scope_list(scope)
         else:
             self._list = []
-
-    @staticmethod
-    def _scope_list(scope: Scope) -> list[tuple[bytes, bytes]]:
-        # PERF: read-only headers share the scope's list: no copy and no decoding up front.
-        raw = scope.get("headers", [])
-        return raw if isinstance(raw, list) else list(raw)
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
@@ -748,7 +751,10 @@ class Headers(Mapping[str, str]):
 
     def getlist(self, key: str) -> list[str]:
         """Every value of header ``key``, in order."""
-        lookup = _lookup_key(key)
+        try:
+            lookup = key.lower().encode("latin-1")
+        except UnicodeEncodeError:
+            return []
         return [value.decode("latin-1") for name, value in self._list if name == lookup]
 
     def mutablecopy(self) -> MutableHeaders:
@@ -764,15 +770,21 @@ class Headers(Mapping[str, str]):
     def get(self, key: str, /, default: object = None) -> object:
         """The first value of header ``key``, or ``default``."""
         # PERF: a direct scan; Mapping.get would raise and catch KeyError for absent headers.
-        if isinstance(key, str):
-            lookup = _lookup_key(key)
-            for name, value in self._list:
-                if name == lookup:
-                    return value.decode("latin-1")
+        # The lookup key is built inline (not by a helper) as this runs several times per request.
+        try:
+            lookup = key.lower().encode("latin-1")
+        except (AttributeError, UnicodeEncodeError):
+            return default
+        for name, value in self._list:
+            if name == lookup:
+                return value.decode("latin-1")
         return default
 
     def __getitem__(self, key: str) -> str:
-        lookup = _lookup_key(key)
+        try:
+            lookup = key.lower().encode("latin-1")
+        except UnicodeEncodeError:
+            raise KeyError(key) from None
         for name, value in self._list:
             if name == lookup:
                 return value.decode("latin-1")
@@ -781,8 +793,15 @@ class Headers(Mapping[str, str]):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        lookup = _lookup_key(key)
-        return any(name == lookup for name, _ in self._list)
+        try:
+            lookup = key.lower().encode("latin-1")
+        except UnicodeEncodeError:
+            return False
+        # PERF: an explicit loop; any() over a generator costs twice as much here.
+        for name, _ in self._list:  # noqa: SIM110
+            if name == lookup:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
@@ -803,14 +822,6 @@ class Headers(Mapping[str, str]):
         return f"{name}(raw={self.raw!r})"
 
 
-def _lookup_key(key: str) -> bytes | None:
-    """The raw form of a header name, or ``None`` (matching nothing) if latin-1 cannot encode it."""
-    try:
-        return key.lower().encode("latin-1")
-    except UnicodeEncodeError:
-        return None
-
-
 class MutableHeaders(Headers):
     """Headers that can be changed in place.
 
@@ -820,13 +831,9 @@ class MutableHeaders(Headers):
 
     __slots__ = ()
 
-    @staticmethod
-    def _scope_list(scope: Scope) -> list[tuple[bytes, bytes]]:
-        # NOTE: the scope (or message) gets its own list, so changes never reach a list that
-        # something else, such as a response, still holds.
-        raw: list[tuple[bytes, bytes]] = list(scope.get("headers", ()))
-        scope["headers"] = raw
-        return raw
+    # NOTE: the scope (or message) gets its own list, so changes never reach a list that
+    # something else, such as a response, still holds.
+    _copies_scope_list = True
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
@@ -915,6 +922,14 @@ class State:
 
     def __delattr__(self, key: str) -> None:
         del self._state[key]
+
+    # NOTE: copy and pickle would otherwise restore ``_state`` through ``__setattr__``, which
+    # needs ``_state`` already, and recurse without end.
+    def __getstate__(self) -> dict[str, Any]:
+        return self._state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        object.__setattr__(self, "_state", state)
 
     def __getitem__(self, key: str) -> Any:
         return self._state[key]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 import io
+import pickle
 import re
 import tempfile
 from collections.abc import Callable
@@ -439,6 +441,15 @@ def test_valid_host_header_is_used(host: str) -> None:
 def test_invalid_host_header_falls_back_to_the_server(host: str) -> None:
     scope = make_scope(headers=[(b"host", host.encode("latin-1"))], query_string=b"")
     assert str(URL(scope=scope)) == "http://example.org/p"
+
+
+def test_long_host_headers_are_checked_too() -> None:
+    long_valid = "a" * 300 + ".com:8000"
+    valid = make_scope(headers=[(b"host", long_valid.encode())], query_string=b"")
+    assert str(URL(scope=valid)) == f"http://{long_valid}/p"
+    long_invalid = "a" * 300 + " .com"
+    invalid = make_scope(headers=[(b"host", long_invalid.encode())], query_string=b"")
+    assert str(URL(scope=invalid)) == "http://example.org/p"
 
 
 def test_url_from_scope_tolerates_sparse_scopes() -> None:
@@ -1443,6 +1454,34 @@ def test_state_defaults_to_empty() -> None:
     assert len(State(None)) == 0
     assert State({"_state": 1})["_state"] == 1
     assert State({"a": 1}) != State({"a": 1})
+
+
+def test_state_copies_and_pickles() -> None:
+    state = State({"a": [1]})
+    shallow = copy.copy(state)
+    assert shallow.a is state.a
+    deep = copy.deepcopy(state)
+    assert deep.a == [1]
+    assert deep.a is not state.a
+    assert pickle.loads(pickle.dumps(state)).a == [1]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        URL("http://a.com/x"),
+        Headers({"a": "1"}),
+        MutableHeaders({"a": "1"}),
+        QueryParams("a=1&a=2"),
+        MultiDict([("a", "1")]),
+        ImmutableMultiDict([("a", "1")]),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_copy_and_pickle(value: object) -> None:
+    assert copy.copy(value) == value
+    assert copy.deepcopy(value) == value
+    assert pickle.loads(pickle.dumps(value)) == value
 
 
 def test_secret() -> None:
