@@ -665,7 +665,9 @@ class UploadFile:
             await run_in_threadpool(self.file.seek, offset)
 
     async def close(self) -> None:
-        """Close the underlying file."""
+        """Close the underlying file; closing it again does nothing."""
+        if self.file.closed:
+            return
         if self._in_memory():
             self.file.close()
         else:

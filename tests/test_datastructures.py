@@ -1543,3 +1543,13 @@ _CSV_ITEM = st.text(alphabet="abcXYZ019 -_.:/=,;é", max_size=8).map(str.strip)
 @given(st.lists(_CSV_ITEM))
 def test_comma_separated_strings_str_round_trip(items: list[str]) -> None:
     assert list(CommaSeparatedStrings(str(CommaSeparatedStrings(items)))) == items
+
+
+@pytest.mark.anyio
+async def test_upload_file_close_twice_is_harmless() -> None:
+    # Regression: the second close asked the closed spooled file for its position.
+    upload = UploadFile(tempfile.SpooledTemporaryFile(max_size=1024), filename="a.txt")
+    await upload.write(b"data")
+    await upload.close()
+    await upload.close()
+    assert upload.file.closed
