@@ -553,6 +553,8 @@ def _etag_matches(header: str, etag: bytes | None) -> bool:
 
 
 def _not_modified_since(header: str, mtime: float) -> bool:
+    # NOTE: the header is client input, and email.utils has raised on malformed dates in some
+    # Python versions; an unreadable date just means "not known to be unmodified".
     try:
         parsed = parsedate_tz(header)
         if parsed is None:

@@ -171,7 +171,11 @@ class EventSourceResponse(StreamingResponse):
             try:
                 async for chunk in self.body_iterator:
                     if not isinstance(chunk, bytes):
-                        chunk = bytes(chunk) if isinstance(chunk, memoryview) else chunk.encode()
+                        chunk = (
+                            bytes(chunk)
+                            if isinstance(chunk, memoryview)
+                            else chunk.encode(self.charset)
+                        )
                     await sender.send(chunk)
             except Exception as exc:
                 failures.append(exc)

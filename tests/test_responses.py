@@ -174,6 +174,20 @@ def test_render_passes_bytes_and_memoryview_through() -> None:
         Response(123)
 
 
+def test_render_encodes_other_text_like_objects() -> None:
+    from collections import UserString
+
+    assert Response(UserString("é")).body == b"\xc3\xa9"
+
+
+def test_set_raw_replaces_the_first_and_drops_the_rest() -> None:
+    raw = [(b"a", b"1"), (b"b", b"2"), (b"a", b"3"), (b"a", b"4")]
+    responses_module._set_raw(raw, b"a", b"x")
+    assert raw == [(b"a", b"x"), (b"b", b"2")]
+    responses_module._set_raw(raw, b"c", b"y")
+    assert raw == [(b"a", b"x"), (b"b", b"2"), (b"c", b"y")]
+
+
 def test_render_returning_none_means_no_content_length() -> None:
     class NoBody(Response):
         def render(self, content: Any) -> bytes:
@@ -388,6 +402,7 @@ def test_set_cookie_optional_attributes() -> None:
     assert set_cookie(key="a", path=None) == ['a=""; SameSite=lax']
     assert set_cookie(key="a", max_age=0) == ['a=""; Max-Age=0; Path=/; SameSite=lax']
     assert set_cookie(key="a", domain="") == ['a=""; Path=/; SameSite=lax']
+    assert set_cookie(key="a", expires="") == ['a=""; Path=/; SameSite=lax']
 
 
 def test_set_cookie_validation() -> None:
@@ -561,6 +576,23 @@ def test_streaming_response_has_no_body_or_content_length() -> None:
     response = StreamingResponse(numbers(1))
     assert not hasattr(response, "body")
     assert response.raw_headers == []
+
+
+@pytest.mark.anyio
+async def test_streaming_plain_async_iterables_without_aclose() -> None:
+    class Chunks:
+        def __init__(self) -> None:
+            self.left = [b"b", b"a"]
+
+        def __aiter__(self) -> Chunks:
+            return self
+
+        async def __anext__(self) -> bytes:
+            if not self.left:
+                raise StopAsyncIteration
+            return self.left.pop()
+
+    assert body_of(await call(StreamingResponse(Chunks()))) == b"ab"
 
 
 @pytest.mark.anyio
@@ -941,6 +973,26 @@ async def test_if_modified_since(text_file: Path) -> None:
     ]:
         messages = await call(FileResponse(text_file), headers=[("if-modified-since", value)])
         assert start_of(messages)[0] == status, value
+
+
+@pytest.mark.anyio
+async def test_unreadable_dates_are_not_304(
+    text_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(value: str) -> None:
+        raise IndexError(value)
+
+    monkeypatch.setattr(responses_module, "parsedate_tz", broken)
+    messages = await call(FileResponse(text_file), headers=[("if-modified-since", "x")])
+    assert start_of(messages)[0] == 200
+
+
+@pytest.mark.anyio
+async def test_without_an_etag_only_dates_can_give_304(text_file: Path) -> None:
+    response = FileResponse(text_file, stat_result=text_file.stat())
+    del response.headers["etag"]
+    messages = await call(response, headers=[("accept", "*/*"), ("if-none-match", "*")])
+    assert start_of(messages)[0] == 200
 
 
 @pytest.mark.anyio

@@ -182,6 +182,12 @@ def test_headers() -> None:
         (b"content-type", b"text/event-stream; charset=utf-8"),
         (b"x-accel-buffering", b"no"),
     ]
+    buffered = EventSourceResponse(iter([]), headers={"X-Accel-Buffering": "yes"})
+    assert buffered.raw_headers == [
+        (b"x-accel-buffering", b"yes"),
+        (b"content-type", b"text/event-stream; charset=utf-8"),
+        (b"cache-control", b"no-cache"),
+    ]
 
 
 @pytest.mark.anyio
@@ -273,6 +279,17 @@ async def test_pings_while_idle() -> None:
 async def test_no_ping_when_events_keep_coming() -> None:
     response = EventSourceResponse(iter(["a", "b", "c"]), ping_interval=60)
     assert body(await run(response)) == b"data: a\n\ndata: b\n\ndata: c\n\n"
+
+
+@pytest.mark.anyio
+async def test_pings_with_a_replaced_body_iterator() -> None:
+    async def chunks() -> AsyncIterator[str | bytes | memoryview]:
+        yield "data: é\n\n"
+        yield memoryview(b"data: b\n\n")
+
+    response = EventSourceResponse(iter([]), ping_interval=60)
+    response.body_iterator = chunks()
+    assert body(await run(response)) == "data: é\n\ndata: b\n\n".encode()
 
 
 @pytest.mark.anyio
