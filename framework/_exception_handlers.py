@@ -18,16 +18,43 @@ from framework.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, 
 if TYPE_CHECKING:
     from framework.requests import HTTPConnection
 
+__all__ = [
+    "SCOPE_KEY",
+    "ExceptionHandlers",
+    "HandlerTables",
+    "StatusHandlers",
+    "check_handler",
+    "handle_exception",
+    "lookup_handler",
+    "run_handler",
+    "wrap_app_handling_exceptions",
+]
+
 SCOPE_KEY = "framework.exception_handlers"
 
 ExceptionHandlers = Mapping[Any, ExceptionHandler]
 StatusHandlers = Mapping[int, ExceptionHandler]
+HandlerTables = tuple[ExceptionHandlers, StatusHandlers]
+
+
+def check_handler(exc_class_or_status_code: object, handler: object) -> None:
+    """Refuse, at registration, a key that can never match or a handler that cannot be called."""
+    key = exc_class_or_status_code
+    valid_status = isinstance(key, int) and not isinstance(key, bool)
+    valid_class = isinstance(key, type) and issubclass(key, Exception)
+    if not (valid_status or valid_class):
+        raise TypeError(
+            "Exception handlers are registered for an HTTP status code (an int) or an "
+            f"Exception subclass, not {key!r}"
+        )
+    if not callable(handler):
+        raise TypeError(f"The exception handler for {key!r} must be callable, not {handler!r}")
 
 
 def lookup_handler(
     exc: Exception, exception_handlers: ExceptionHandlers, status_handlers: StatusHandlers
 ) -> ExceptionHandler | None:
-    """The handler for ``exc``: by status code for HTTP errors, else by the nearest class in its MRO."""
+    """The handler for ``exc``: by status for HTTP errors, else by the nearest class in its MRO."""
     if status_handlers and isinstance(exc, HTTPException):
         handler = status_handlers.get(exc.status_code)
         if handler is not None:
@@ -41,11 +68,13 @@ def lookup_handler(
 
 def wrap_app_handling_exceptions(app: ASGIApp, conn: HTTPConnection) -> ASGIApp:
     """Wrap ``app`` so that exceptions it raises go to the handlers registered in the scope."""
-    tables = conn.scope.get(SCOPE_KEY)
+    tables: HandlerTables | None = conn.scope.get(SCOPE_KEY)
     if tables is None:
         return app
     exception_handlers, status_handlers = tables
 
+    # PERF: closures measured faster here than a slotted callable object (one is built per
+    # request by every route).
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         response_started = False
 
@@ -61,11 +90,24 @@ def wrap_app_handling_exceptions(app: ASGIApp, conn: HTTPConnection) -> ASGIApp:
             handler = lookup_handler(exc, exception_handlers, status_handlers)
             if handler is None:
                 raise
-            if response_started:
-                raise RuntimeError("Caught handled exception, but response already started.") from exc
-            await run_handler(handler, conn, exc, scope, receive, sender)
+            await handle_exception(handler, conn, exc, response_started, scope, receive, sender)
 
     return wrapped
+
+
+async def handle_exception(
+    handler: ExceptionHandler,
+    conn: HTTPConnection,
+    exc: Exception,
+    response_started: bool,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Answer ``exc`` with ``handler``, unless a response has already begun (too late then)."""
+    if response_started:
+        raise RuntimeError("Caught handled exception, but response already started.") from exc
+    await run_handler(handler, conn, exc, scope, receive, send)
 
 
 async def run_handler(
@@ -76,10 +118,13 @@ async def run_handler(
     receive: Receive,
     send: Send,
 ) -> None:
-    """Call ``handler`` (sync handlers in the thread pool) and, for HTTP, send what it returns."""
+    """Call ``handler`` (sync handlers in the thread pool) and send the response it returns.
+
+    On a WebSocket the response, if any, goes out as the handshake's denial response.
+    """
     if is_async_callable(handler):
-        response = await handler(conn, exc)  # type: ignore[arg-type]
+        response = await handler(conn, exc)
     else:
         response = await run_in_threadpool(handler, conn, exc)  # type: ignore[arg-type]
-    if scope["type"] == "http" and response is not None:
+    if response is not None:
         await response(scope, receive, send)
