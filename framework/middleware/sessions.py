@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import itsdangerous
 from itsdangerous.exc import BadSignature
 
-from framework.datastructures import MutableHeaders
-from framework.requests import HTTPConnection
+from framework.requests import cookie_parser
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -212,10 +211,13 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
 
-        stored = None
-        cookie = HTTPConnection(scope).cookies.get(self.session_cookie)
-        if cookie is not None:
-            stored = self.load(cookie)
+        # PERF: the raw headers are scanned directly; most requests carry no cookie at all.
+        cookie: str | None = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                # NOTE: as in HTTPConnection.cookies, a later Cookie header wins.
+                cookie = cookie_parser(value.decode("latin-1")).get(self.session_cookie, cookie)
+        stored = None if cookie is None else self.load(cookie)
         scope["session"] = Session() if stored is None else Session(stored)
 
         if scope_type == "websocket":
@@ -254,10 +256,17 @@ class _SessionSend:
                 # NOTE: the app replaced the session with a plain dict; assume it changed.
                 accessed = modified = True
             if accessed or modified:
-                headers = MutableHeaders(scope=message)
-                headers.add_vary_header("Cookie")
+                # PERF: raw header edits; a MutableHeaders costs more than this whole step.
+                headers = list(message.get("headers", ()))
+                vary = [value for name, value in headers if name == b"vary"]
+                if vary:
+                    headers = [item for item in headers if item[0] != b"vary"]
+                    headers.append((b"vary", b", ".join([*vary, b"Cookie"])))
+                else:
+                    headers.append((b"vary", b"Cookie"))
                 if modified:
                     value = self.middleware.set_cookie_value(session, self.had_cookie)
                     if value is not None:
-                        headers.raw.append((b"set-cookie", value))
+                        headers.append((b"set-cookie", value))
+                message["headers"] = headers
         await self.send(message)

@@ -8,12 +8,20 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from framework.datastructures import URL
-from framework.responses import PlainTextResponse, RedirectResponse
+from framework.responses import PlainTextResponse, RedirectResponse, Response
 from framework.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ENFORCE_DOMAIN_WILDCARD", "ParsedHost", "TrustedHostMiddleware", "parse_host_header"]
 
 ENFORCE_DOMAIN_WILDCARD = "Domain wildcard patterns must be like '*.example.com'."
+
+# PERF: a bounded cache of Host header values already found allowed; real traffic uses a
+# handful of hosts, and a flood of distinct ones only makes it start over.
+_ALLOWED_CACHE_SIZE = 256
+
+_ALLOW = "allow"
+_REDIRECT = "redirect"
+_REFUSE = "refuse"
 
 # RFC 3986 ``host [":" port]``: a registered name (unreserved characters, sub-delims and "%"),
 # a bracketed IPv6 address (checked further by ``ipaddress``) or a bracketed IPvFuture literal.
@@ -56,15 +64,6 @@ def parse_host_header(host_header: str | None) -> ParsedHost | None:
     return ParsedHost(match.group("host"), port)
 
 
-def _host_header(scope: Scope) -> str | None:
-    """The first ``Host`` header of the request, decoded, or ``None``."""
-    for name, value in scope["headers"]:
-        if name == b"host":
-            host: str = value.decode("latin-1")
-            return host
-    return None
-
-
 class TrustedHostMiddleware:
     """Answer 400 "Invalid host header" unless the ``Host`` header matches ``allowed_hosts``.
 
@@ -74,7 +73,15 @@ class TrustedHostMiddleware:
     when only the latter is allowed.
     """
 
-    __slots__ = ("_allow_any", "_exact", "_suffixes", "allowed_hosts", "app", "www_redirect")
+    __slots__ = (
+        "_allow_any",
+        "_allowed_cache",
+        "_exact",
+        "_suffixes",
+        "allowed_hosts",
+        "app",
+        "www_redirect",
+    )
 
     def __init__(
         self,
@@ -104,23 +111,41 @@ class TrustedHostMiddleware:
         self._suffixes = tuple(
             pattern[1:].lower() for pattern in self.allowed_hosts if pattern.startswith("*.")
         )
+        self._allowed_cache: set[bytes] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._allow_any or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
 
-        header = _host_header(scope)
-        parsed = parse_host_header(header)
-        if parsed is not None:
-            host = parsed.host.lower()
-            if host in self._exact or (self._suffixes and host.endswith(self._suffixes)):
-                await self.app(scope, receive, send)
-                return
-            if self.www_redirect and "www." + host in self._exact:
-                url = URL(scope=scope)
-                redirect = RedirectResponse(url.replace(netloc="www." + url.netloc), 307)
-                await redirect(scope, receive, send)
-                return
-        response = PlainTextResponse("Invalid host header", status_code=400)
+        verdict = _REFUSE
+        for name, value in scope["headers"]:
+            if name == b"host":
+                verdict = _ALLOW if value in self._allowed_cache else self._judge(value)
+                break
+        if verdict is _ALLOW:
+            await self.app(scope, receive, send)
+            return
+        response: Response
+        if verdict is _REDIRECT:
+            url = URL(scope=scope)
+            response = RedirectResponse(url.replace(netloc="www." + url.netloc), 307)
+        else:
+            response = PlainTextResponse("Invalid host header", status_code=400)
         await response(scope, receive, send)
+
+    def _judge(self, raw_host: bytes) -> str:
+        """Whether a Host header value is allowed, redirected to ``www.`` or refused."""
+        parsed = parse_host_header(raw_host.decode("latin-1"))
+        if parsed is None:
+            return _REFUSE
+        host = parsed.host.lower()
+        if host in self._exact or (self._suffixes and host.endswith(self._suffixes)):
+            cache = self._allowed_cache
+            if len(cache) >= _ALLOWED_CACHE_SIZE:
+                cache.clear()
+            cache.add(raw_host)
+            return _ALLOW
+        if self.www_redirect and "www." + host in self._exact:
+            return _REDIRECT
+        return _REFUSE

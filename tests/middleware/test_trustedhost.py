@@ -275,3 +275,18 @@ def test_through_the_test_client(test_client_factory: TestClientFactory) -> None
     response = client.get("/p?q=1", headers={"host": "example.org"}, follow_redirects=False)
     assert response.status_code == 307
     assert response.headers["location"] == "http://www.example.org/p?q=1"
+
+
+@pytest.mark.anyio
+async def test_allowed_hosts_are_cached_within_a_bound() -> None:
+    middleware = TrustedHostMiddleware(ok_app, allowed_hosts=["*.example.com"])
+    for number in range(600):
+        assert await status_of_middleware(middleware, f"h{number}.example.com") == 200
+        assert await status_of_middleware(middleware, f"h{number}.example.com") == 200
+    assert 0 < len(middleware._allowed_cache) <= 256
+    assert await status_of_middleware(middleware, "evil.com") == 400
+    assert b"evil.com" not in middleware._allowed_cache
+
+
+async def status_of_middleware(middleware: ASGIApp, host: str) -> int:
+    return (await run(middleware, make_scope(host)))[0]
