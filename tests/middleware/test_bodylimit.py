@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
+from framework.applications import App
 from framework.exceptions import HTTPException
+from framework.middleware import Middleware
 from framework.middleware.bodylimit import (
     DEFAULT_MAX_BODY_SIZE,
     SCOPE_KEY,
@@ -16,6 +18,7 @@ from framework.middleware.bodylimit import (
 )
 from framework.requests import Request
 from framework.responses import PlainTextResponse
+from framework.routing import Mount, Route
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -356,3 +359,33 @@ def test_through_the_test_client(test_client_factory: TestClientFactory) -> None
 
     response = client.post("/", content=chunks())
     assert (response.status_code, response.text) == (413, "Request body too large")
+
+
+# ------------------------------------------------------------------------- with the router
+
+
+@pytest.mark.anyio
+async def test_per_route_limits_in_an_application() -> None:
+    async def endpoint(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(await request.body())))
+
+    app = App(
+        routes=[
+            Route("/small", endpoint, methods=["POST"]),
+            Route(
+                "/avatar",
+                endpoint,
+                methods=["POST"],
+                middleware=[Middleware(BodySizeLimitMiddleware, max_body_size=3000)],
+            ),
+            Mount("/upload", app=limit_body(echo_length, 5000)),
+        ],
+        middleware=[Middleware(BodySizeLimitMiddleware, max_body_size=1000)],
+    )
+    assert await Client([b"x" * 1000]).run(app, "/small") == (200, b"1000")
+    # NOTE: the app's exception handling renders the HTTPException raised by receive().
+    assert await Client([b"x" * 1001]).run(app, "/small") == (413, b"Request body too large")
+    assert await Client([b"x" * 3000], 3000).run(app, "/avatar") == (200, b"3000")
+    assert (await Client([b"x" * 3001], 3001).run(app, "/avatar"))[0] == 413
+    assert await Client([b"x" * 2500] * 2).run(app, "/upload/file") == (200, b"5000")
+    assert (await Client([b"x" * 2500] * 3).run(app, "/upload/file"))[0] == 413
