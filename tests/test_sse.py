@@ -383,3 +383,53 @@ async def test_asgi_2_4_disconnect_is_client_disconnect(ping_interval: float | N
     with anyio.fail_after(10), pytest.raises(ClientDisconnect):
         await response(scope, never_disconnect, send)
     assert closed == [True]
+
+
+# ------------------------------------------------------------------------------- end to end
+
+
+def test_under_uvicorn_a_closed_connection_ends_the_stream() -> None:
+    import threading
+
+    import httpx
+    import uvicorn
+
+    finished = threading.Event()
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        try:
+            n = 0
+            while True:
+                yield ServerSentEvent(data=f"tick {n}", id=str(n))
+                n += 1
+                await anyio.sleep(0.01)
+        finally:
+            finished.set()
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        await EventSourceResponse(events(), ping_interval=0.05)(scope, receive, send)
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            threading.Event().wait(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with httpx.stream("GET", f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+            assert response.headers["cache-control"] == "no-cache"
+            received = ""
+            for text in response.iter_text():
+                received += text
+                if received.count("\n\n") >= 3:
+                    break
+        events_seen, _ = parse_stream(received)
+        assert [event["data"] for event in events_seen[:3]] == ["tick 0", "tick 1", "tick 2"]
+        assert finished.wait(10), "the event source was not closed after the client left"
+    finally:
+        server.should_exit = True
+        thread.join(10)
