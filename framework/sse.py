@@ -16,6 +16,9 @@ from framework.types import Send
 __all__ = ["EventSourceResponse", "ServerSentEvent"]
 
 
+_optional_text = attrs.validators.optional(attrs.validators.instance_of(str))
+
+
 def _single_line(name: str) -> Callable[[Any, attrs.Attribute[Any], str | None], None]:
     def check(instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
         if value is not None and ("\n" in value or "\r" in value):
@@ -50,11 +53,13 @@ def _lines(text: str) -> list[str]:
 class ServerSentEvent:
     """One event; ``data`` may span lines, ``comment`` is sent but ignored by clients."""
 
-    data: str | None = None
-    event: str | None = attrs.field(default=None, validator=_single_line("event"))
-    id: str | None = attrs.field(default=None, validator=[_single_line("id"), _check_id])
+    data: str | None = attrs.field(default=None, validator=_optional_text)
+    event: str | None = attrs.field(default=None, validator=[_optional_text, _single_line("event")])
+    id: str | None = attrs.field(
+        default=None, validator=[_optional_text, _single_line("id"), _check_id]
+    )
     retry: int | None = attrs.field(default=None, validator=_check_retry)
-    comment: str | None = None
+    comment: str | None = attrs.field(default=None, validator=_optional_text)
 
     def encode(self) -> bytes:
         """The event in wire format, terminated by the blank line that dispatches it."""

@@ -102,6 +102,13 @@ def test_retry_validation() -> None:
     assert ServerSentEvent(retry=0).encode() == b"retry: 0\n\n"
 
 
+@pytest.mark.parametrize("field", ["data", "event", "id", "comment"])
+def test_text_fields_must_be_strings(field: str) -> None:
+    kwargs: dict[str, Any] = {field: 42}
+    with pytest.raises(TypeError, match=f"'{field}' must be <class 'str'>"):
+        ServerSentEvent(**kwargs)
+
+
 def test_events_are_frozen_values() -> None:
     event = ServerSentEvent(data="x", id="1")
     assert event == ServerSentEvent(data="x", id="1")
