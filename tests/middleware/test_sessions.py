@@ -13,8 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from framework.applications import App
 from framework.datastructures import Secret
+from framework.middleware import Middleware
 from framework.middleware.sessions import Session, SessionMiddleware
+from framework.requests import Request
+from framework.responses import JSONResponse
+from framework.routing import Route
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -434,3 +439,21 @@ def test_through_the_test_client(test_client_factory: TestClientFactory) -> None
     assert client.get("/").json() == {}
     client.cookies.set("session", "tampered")
     assert client.get("/").json() == {}
+
+
+def test_request_session_in_an_application(test_client_factory: TestClientFactory) -> None:
+
+    async def count(request: Request) -> JSONResponse:
+        request.session["count"] = request.session.get("count", 0) + 1
+        return JSONResponse(request.session)
+
+    app = App(
+        routes=[Route("/", count)],
+        middleware=[Middleware(SessionMiddleware, secret_key="secret", https_only=True)],
+    )
+    client = test_client_factory(app, base_url="https://testserver")
+    assert client.get("/").json() == {"count": 1}
+    response = client.get("/")
+    assert response.json() == {"count": 2}
+    assert response.headers["vary"] == "Cookie"
+    assert "; secure" in response.headers["set-cookie"]
