@@ -210,6 +210,11 @@ class HTTPConnection(Mapping[str, Any], Generic[StateT]):
             "SessionMiddleware must be installed to access request.session"
         )
         session: dict[str, Any] = self.scope["session"]
+        # NOTE: SessionMiddleware adds ``Vary: Cookie`` only to responses whose session was looked
+        # at, and a handler may touch ``request.session`` without reading a key from it.
+        mark_accessed = getattr(session, "mark_accessed", None)
+        if mark_accessed is not None:
+            mark_accessed()
         return session
 
     @property

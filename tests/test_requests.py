@@ -623,3 +623,17 @@ def test_public_surface() -> None:
         "empty_receive",
         "empty_send",
     ]
+
+
+def test_session_access_marks_a_tracking_session_as_accessed() -> None:
+    class TrackingSession(dict[str, Any]):
+        accessed = False
+
+        def mark_accessed(self) -> None:
+            self.accessed = True
+
+    session = TrackingSession()
+    request = Request({"type": "http", "session": session})
+    assert not session.accessed
+    assert request.session is session
+    assert session.accessed
