@@ -119,8 +119,8 @@ def _render_chain(te: traceback.TracebackException) -> str:
     """Each exception of the chain, earliest first, as Python orders a printed traceback."""
     # Built latest first while walking back through causes, then reversed.
     parts: list[str] = []
-    current: traceback.TracebackException | None = te
-    while current is not None:
+    current = te
+    while True:
         parts.append(_render_exception(current))
         if current.__cause__ is not None:
             current, link = current.__cause__, _CAUSE
