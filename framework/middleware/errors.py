@@ -6,11 +6,12 @@ import html
 import linecache
 import traceback
 
+from framework._exception_handlers import track
 from framework._utils import is_async_callable
 from framework.concurrency import run_in_threadpool
 from framework.requests import Request
 from framework.responses import HTMLResponse, PlainTextResponse, Response
-from framework.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from framework.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 
 __all__ = ["ServerErrorMiddleware"]
 
@@ -52,18 +53,11 @@ class ServerErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracked = track(send)
         try:
-            await self.app(scope, receive, sender)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
-            if not response_started:
+            if not tracked.started:
                 response = await self._error_response(Request(scope), exc)
                 await response(scope, receive, send)
             # NOTE: always re-raised, so the server logs it and test clients can surface it.

@@ -11,11 +11,12 @@ from framework._exception_handlers import (
     check_handler,
     handle_exception,
     lookup_handler,
+    track,
 )
 from framework.exceptions import HTTPException, WebSocketException
 from framework.requests import HTTPConnection, Request
 from framework.responses import PlainTextResponse, Response
-from framework.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from framework.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 from framework.websockets import WebSocket
 
 __all__ = ["ExceptionMiddleware"]
@@ -82,16 +83,9 @@ class ExceptionMiddleware:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_KEY] = self._tables
-        response_started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracked = track(send)
         try:
-            await self.app(scope, receive, sender)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
             handler = lookup_handler(exc, self._exception_handlers, self._status_handlers)
             if handler is None:
@@ -101,5 +95,5 @@ class ExceptionMiddleware:
             if scope_type == "http":
                 conn = Request(scope, receive)
             else:
-                conn = WebSocket(scope, receive, sender)
-            await handle_exception(handler, conn, exc, response_started, scope, receive, sender)
+                conn = WebSocket(scope, receive, tracked)
+            await handle_exception(handler, conn, exc, tracked, scope, receive)
