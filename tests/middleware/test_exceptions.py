@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
-from framework._exception_handlers import SCOPE_KEY
+from framework._exception_handlers import SCOPE_KEY, TrackedSend
 from framework.exceptions import HTTPException, WebSocketException
+from framework.middleware.errors import ServerErrorMiddleware
 from framework.middleware.exceptions import ExceptionMiddleware
 from framework.requests import Request
 from framework.responses import JSONResponse, PlainTextResponse, Response
@@ -297,3 +298,28 @@ async def test_http_exception_before_accept_is_a_denial_response() -> None:
 
 def test_debug_flag_is_kept() -> None:
     assert ExceptionMiddleware(raiser(ValueError()), debug=True).debug is True
+
+
+@pytest.mark.anyio
+async def test_stacked_layers_share_one_send_tracker() -> None:
+    seen: list[Send] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(send)
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    sent: list[Message] = []
+
+    async def server_send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    stack = ServerErrorMiddleware(ExceptionMiddleware(app))
+    await stack(http_scope(), receive, server_send)
+    tracker = seen[0]
+    assert isinstance(tracker, TrackedSend)
+    assert tracker.send is server_send
+    assert tracker.started is True
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
