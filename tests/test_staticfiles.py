@@ -5,10 +5,10 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
@@ -23,7 +23,11 @@ from framework.responses import PlainTextResponse, Response
 from framework.routing import Mount
 from framework.staticfiles import NotModifiedResponse, StaticFiles
 from framework.types import Message, Scope
-from tests.conftest import TestClientFactory
+
+if TYPE_CHECKING:
+    from testing.client import TestClient
+
+TestClientFactory = Callable[..., "TestClient"]
 
 SECRET = b"top secret"
 
