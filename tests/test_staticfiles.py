@@ -584,6 +584,14 @@ def test_traversal_through_client_never_escapes(
     assert SECRET not in response.content
 
 
+@pytest.mark.parametrize("path", ["/\ud800/..", "/\udcff", "/dir/\ud800"])
+def test_undecodable_paths_are_404(tree: Path, path: str) -> None:
+    """Lone surrogates (undecodable bytes a server passed through) never cause a 500."""
+    for html in (False, True):
+        status, _ = raw_get(StaticFiles(directory=tree, html=html), path)
+        assert status == 404
+
+
 def test_percent_encoded_name_is_a_name(tree: Path) -> None:
     # The server decoded the path once: a remaining "%2e%2e" is a literal file name.
     status, body = raw_get(StaticFiles(directory=tree), "/%2e%2e")
@@ -726,6 +734,8 @@ _segment = st.one_of(
             "C:",
             "~",
             "index.html",
+            "\ud800",
+            "\udcff",
         ]
     ),
     st.text(max_size=12),
