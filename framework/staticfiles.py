@@ -158,9 +158,10 @@ class StaticFiles:
             raise HTTPException(status_code=405, headers={"Allow": "GET, HEAD"})
         try:
             # PERF: the lookups run on the event loop, not in the thread pool as Starlette's
-            # do. They are a few stat() calls answered from the kernel's cache in
-            # microseconds, where a trip to a worker thread costs around a hundred. (Serving
-            # from a network file system that may stall, wrap this method to use a thread.)
+            # do: they are a few stat() calls, answered from the kernel's cache in
+            # microseconds, where a trip to a worker thread costs around a hundred. (For a
+            # network file system that may stall, a subclass can override get_response to
+            # call super() in a worker thread.)
             kind, full_path, stat_result = self._find(path)
         except PermissionError:
             raise HTTPException(status_code=401) from None
