@@ -159,9 +159,8 @@ class StaticFiles:
         try:
             # PERF: the lookups run on the event loop, not in the thread pool as Starlette's
             # do: they are a few stat() calls, answered from the kernel's cache in
-            # microseconds, where a trip to a worker thread costs around a hundred. (For a
-            # network file system that may stall, a subclass can override get_response to
-            # call super() in a worker thread.)
+            # microseconds, where a trip to a worker thread costs around a hundred. The
+            # trade-off: a file system that stalls (a hung network mount) stalls the loop.
             kind, full_path, stat_result = self._find(path)
         except PermissionError:
             raise HTTPException(status_code=401) from None
