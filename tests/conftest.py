@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
@@ -31,6 +31,5 @@ def test_client_factory(
     """``TestClient`` bound to the current anyio backend."""
     from testing.client import TestClient
 
-    return functools.partial(
-        TestClient, backend=anyio_backend_name, backend_options=anyio_backend_options
-    )
+    backend = cast(Literal["asyncio", "trio"], anyio_backend_name)
+    return functools.partial(TestClient, backend=backend, backend_options=anyio_backend_options)
