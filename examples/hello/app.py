@@ -1,4 +1,5 @@
-"""A small app showing the toolkit: routes, a mount, a redirect and a streaming response.
+"""A small app showing the toolkit: routes, a mount, a redirect, a streaming response,
+a WebSocket echo and static files.
 
 Serve it with ``uvicorn examples.hello.app:app``.
 """
@@ -6,6 +7,7 @@ Serve it with ``uvicorn examples.hello.app:app``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 
@@ -18,7 +20,11 @@ from framework.responses import (
     Response,
     StreamingResponse,
 )
-from framework.routing import Mount, Route
+from framework.routing import Mount, Route, WebSocketRoute
+from framework.staticfiles import StaticFiles
+from framework.websockets import WebSocket
+
+STATIC_DIRECTORY = Path(__file__).parent / "static"
 
 
 async def home(request: Request) -> Response:
@@ -55,6 +61,12 @@ async def user_list(request: Request) -> Response:
     return JSONResponse([{"id": 1}, {"id": 2}])
 
 
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    async for message in websocket.iter_text():
+        await websocket.send_text(message)
+
+
 app = App(
     routes=[
         Route("/", home, name="home"),
@@ -69,5 +81,7 @@ app = App(
                 Route("/{user_id:int}", user_detail, name="detail"),
             ],
         ),
+        WebSocketRoute("/ws/echo", echo),
+        Mount("/static", StaticFiles(directory=STATIC_DIRECTORY, html=True), name="static"),
     ]
 )
