@@ -315,7 +315,9 @@ class RedirectResponse(Response):
         super().__init__(
             content=b"", status_code=status_code, headers=headers, background=background
         )
-        location = quote(str(url), safe=_REDIRECT_SAFE).encode("latin-1")
+        # NOTE: surrogatepass, so a lone surrogate (undecodable bytes a server passed through)
+        # is percent-encoded instead of failing the response.
+        location = quote(str(url), safe=_REDIRECT_SAFE, errors="surrogatepass").encode("latin-1")
         if headers is None:
             self.raw_headers.append((b"location", location))
         else:

@@ -1342,3 +1342,11 @@ def test_exported_surface() -> None:
 )
 def test_either_module_may_be_imported_first(statement: str) -> None:
     subprocess.run([sys.executable, "-c", statement], check=True)
+
+
+def test_redirect_to_a_url_with_a_lone_surrogate_does_not_raise() -> None:
+    # Regression: quote() refused lone surrogates (servers may pass undecodable bytes that way).
+    response = RedirectResponse("/files/\udcff\ud800")
+    location = dict(response.raw_headers)[b"location"]
+    assert location.startswith(b"/files/%")
+    assert location.isascii()
