@@ -766,6 +766,14 @@ class FileResponse(Response):
     ) -> None:
         """Send each range of the file after its prefix, then ``suffix``, closing the body."""
         chunk_size = self.chunk_size
+        if len(ranges) == 1 and ranges[0][1] - ranges[0][0] <= chunk_size:
+            # PERF: open, seek, read and close in one thread trip instead of four; most files
+            # served (icons, scripts, stylesheets) fit in a single chunk.
+            start, stop = ranges[0]
+            data = await anyio.to_thread.run_sync(_read_range, self.path, start, stop - start)
+            body = prefixes[0] + data + suffix
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
         last_index = len(ranges) - 1
         async with await anyio.open_file(self.path, mode="rb") as file:
             for index, (start, stop) in enumerate(ranges):
@@ -788,6 +796,12 @@ class FileResponse(Response):
                     if not more_body:
                         return
         await send({"type": "http.response.body", "body": suffix, "more_body": False})
+
+
+def _read_range(path: str | os.PathLike[str], start: int, length: int) -> bytes:
+    with open(path, "rb") as file:
+        file.seek(start)
+        return file.read(length)
 
 
 def __getattr__(name: str) -> Any:

@@ -172,12 +172,7 @@ class StaticFiles:
             if not scope["path"].endswith("/"):
                 # A relative link in the index must resolve inside the directory.
                 url = URL(scope=scope)
-                try:
-                    return RedirectResponse(url=url.replace(path=url.path + "/"))
-                except UnicodeEncodeError:
-                    # NOTE: a server may pass undecodable bytes through as lone surrogates;
-                    # such a path cannot go into a Location header.
-                    raise HTTPException(status_code=404) from None
+                return RedirectResponse(url=url.replace(path=url.path + "/"))
             return self.file_response(full_path, stat_result, scope)
         if kind == "404":
             return FileResponse(full_path, stat_result=stat_result, status_code=404)
