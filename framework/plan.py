@@ -68,7 +68,7 @@ class ParameterPlan:
     wire_name: str
     annotation: Any
     default: Any = REQUIRED
-    constraints: Constraints = Constraints()
+    constraints: Constraints = attrs.field(factory=Constraints)
     injector: str | None = None
     description: str | None = None
 

@@ -14,6 +14,7 @@ import inspect
 import ipaddress
 import re
 import traceback
+import uuid
 import warnings
 from collections.abc import (
     AsyncIterator,
@@ -26,12 +27,20 @@ from collections.abc import (
     Sequence,
 )
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, SupportsIndex, cast, overload
 
 from framework._exception_handlers import wrap_app_handling_exceptions
 from framework._utils import get_route_path, is_async_callable
 from framework.concurrency import run_in_threadpool
-from framework.convertors import CONVERTOR_TYPES, Convertor, PathConvertor, StringConvertor
+from framework.convertors import (
+    CONVERTOR_TYPES,
+    Convertor,
+    FloatConvertor,
+    IntegerConvertor,
+    PathConvertor,
+    StringConvertor,
+    UUIDConvertor,
+)
 from framework.datastructures import URL, URLPath
 from framework.exceptions import HTTPException
 from framework.requests import Request
@@ -73,6 +82,10 @@ class Match(Enum):
     NONE = 0
     PARTIAL = 1
     FULL = 2
+
+
+# PERF: looking a member up on an Enum class costs ~50 ns; the matching code uses these instead.
+_NONE, _PARTIAL, _FULL = Match.NONE, Match.PARTIAL, Match.FULL
 
 
 class _RouteDefinitionError(ValueError, AssertionError):
@@ -205,29 +218,39 @@ def _replace_params(
     return path_format, path_params
 
 
-def _converting_params(
-    convertors: Mapping[str, Convertor[Any]],
-) -> tuple[tuple[str, Convertor[Any]], ...]:
-    """The parameters whose convertor changes the matched text (str and path return it as is)."""
+_Converting = tuple[tuple[str, Callable[[str], Any]], ...]
+
+# PERF: the built-in convertors' ``convert`` only calls these; calling them directly saves a
+# method call per parameter. Exact types only, so a subclass's own ``convert`` is respected.
+_DIRECT_CONVERT: dict[type[Convertor[Any]], Callable[[str], Any]] = {
+    IntegerConvertor: int,
+    FloatConvertor: float,
+    UUIDConvertor: uuid.UUID,
+}
+
+
+def _converting_params(convertors: Mapping[str, Convertor[Any]]) -> _Converting:
+    """``(name, convert)`` for the parameters whose convertor changes the matched text.
+
+    str and path convertors return the text as it is, so they are left out.
+    """
     identity = (StringConvertor.convert, PathConvertor.convert)
     return tuple(
-        (name, convertor)
+        (name, _DIRECT_CONVERT.get(type(convertor), convertor.convert))
         for name, convertor in convertors.items()
         if type(convertor).convert not in identity
     )
 
 
-def _apply_convertors(
-    params: dict[str, Any], converting: tuple[tuple[str, Convertor[Any]], ...]
-) -> bool:
+def _apply_convertors(params: dict[str, Any], converting: _Converting) -> bool:
     """Convert the matched text in place; False when a convertor rejects it.
 
     NOTE: Starlette lets a convertor's ValueError escape as a 500; here it means "no match", so
     e.g. an integer too long for ``int()`` gives a 404.
     """
     try:
-        for name, convertor in converting:
-            params[name] = convertor.convert(params[name])
+        for name, convert in converting:
+            params[name] = convert(params[name])
     except ValueError:
         return False
     return True
@@ -259,7 +282,7 @@ class BaseRoute:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a connection when the route is used on its own as an ASGI app."""
         match, child_scope = self.matches(scope)
-        if match is Match.NONE:
+        if match is _NONE:
             if scope["type"] == "http":
                 await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             elif scope["type"] == "websocket":
@@ -312,23 +335,27 @@ class Route(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """FULL for the right path and method, PARTIAL for the right path only."""
         if scope["type"] != "http":
-            return Match.NONE, {}
+            return _NONE, {}
         return self._match_path(scope, get_route_path(scope))
 
     def _match_path(self, scope: Scope, route_path: str) -> tuple[Match, Scope]:
         if scope["type"] != "http":
-            return Match.NONE, {}
+            return _NONE, {}
         # NOTE: fullmatch, not match: "$" would also accept a path ending in "\n".
         found = self.path_regex.fullmatch(route_path)
         if found is None:
-            return Match.NONE, {}
+            return _NONE, {}
         params = found.groupdict()
         if self._converting and not _apply_convertors(params, self._converting):
-            return Match.NONE, {}
-        child_scope = {"endpoint": self.endpoint, "path_params": _merge_params(scope, params)}
-        if self.methods and scope["method"] not in self.methods:
-            return Match.PARTIAL, child_scope
-        return Match.FULL, child_scope
+            return _NONE, {}
+        existing = scope.get("path_params")
+        if existing:
+            params = {**existing, **params}
+        child_scope = {"endpoint": self.endpoint, "path_params": params}
+        methods = self.methods
+        if methods and scope["method"] not in methods:
+            return _PARTIAL, child_scope
+        return _FULL, child_scope
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         """This route's path when ``name`` is its name and the parameters are exactly its own."""
@@ -394,19 +421,19 @@ class WebSocketRoute(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """FULL for a WebSocket connection to this path."""
         if scope["type"] != "websocket":
-            return Match.NONE, {}
+            return _NONE, {}
         return self._match_path(scope, get_route_path(scope))
 
     def _match_path(self, scope: Scope, route_path: str) -> tuple[Match, Scope]:
         if scope["type"] != "websocket":
-            return Match.NONE, {}
+            return _NONE, {}
         found = self.path_regex.fullmatch(route_path)
         if found is None:
-            return Match.NONE, {}
+            return _NONE, {}
         params = found.groupdict()
         if self._converting and not _apply_convertors(params, self._converting):
-            return Match.NONE, {}
-        return Match.FULL, {"endpoint": self.endpoint, "path_params": _merge_params(scope, params)}
+            return _NONE, {}
+        return _FULL, {"endpoint": self.endpoint, "path_params": _merge_params(scope, params)}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         """This route's path when ``name`` is its name and the parameters are exactly its own."""
@@ -478,24 +505,24 @@ class Mount(BaseRoute):
         """FULL for an HTTP or WebSocket connection to a path under the prefix."""
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
-            return Match.NONE, {}
+            return _NONE, {}
         return self._match_path(scope, get_route_path(scope))
 
     def _match_path(self, scope: Scope, route_path: str) -> tuple[Match, Scope]:
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
-            return Match.NONE, {}
+            return _NONE, {}
         found = self.path_regex.fullmatch(route_path)
         if found is None:
-            return Match.NONE, {}
+            return _NONE, {}
         params = found.groupdict()
         remaining: str = params.pop("path")
         if self._converting and not _apply_convertors(params, self._converting):
-            return Match.NONE, {}
+            return _NONE, {}
         # The prefix actually matched: everything before the "/" that starts the remainder.
         matched_path = route_path[: len(route_path) - len(remaining) - 1]
         root_path: str = scope.get("root_path", "")
-        return Match.FULL, {
+        return _FULL, {
             "path_params": _merge_params(scope, params),
             "app_root_path": scope.get("app_root_path", root_path),
             "root_path": root_path + matched_path,
@@ -594,17 +621,17 @@ class Host(BaseRoute):
         """FULL for an HTTP or WebSocket connection whose host matches."""
         scope_type = scope["type"]
         if scope_type != "http" and scope_type != "websocket":
-            return Match.NONE, {}
+            return _NONE, {}
         host = _host_without_port(scope)
         if host is None:
-            return Match.NONE, {}
+            return _NONE, {}
         found = self.host_regex.fullmatch(host)
         if found is None:
-            return Match.NONE, {}
+            return _NONE, {}
         params = found.groupdict()
         if self._converting and not _apply_convertors(params, self._converting):
-            return Match.NONE, {}
-        return Match.FULL, {"path_params": _merge_params(scope, params), "endpoint": self.app}
+            return _NONE, {}
+        return _FULL, {"path_params": _merge_params(scope, params), "endpoint": self.app}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         """Like ``Mount.url_path_for``; the returned path also carries the filled-in host."""
@@ -641,7 +668,18 @@ class Host(BaseRoute):
 # --- The lookup index ------------------------------------------------------------------------
 
 _Matcher = Callable[[Scope, str], "tuple[Match, Scope]"]
-_Candidates = tuple[tuple[_Matcher, BaseRoute], ...]
+
+
+class _Served(Protocol):
+    """A route whose ``handle`` only passes the connection on to its ``app``."""
+
+    app: ASGIApp
+
+
+# One candidate: how to match it, the route, and the route again when it may be served by
+# calling its ``app`` directly (None when a subclass overrides ``handle``).
+_Candidate = tuple[_Matcher, BaseRoute, "_Served | None"]
+_Candidates = tuple[_Candidate, ...]
 
 
 class _Node:
@@ -655,14 +693,18 @@ class _Node:
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
-        self.attached: list[tuple[int, _Matcher, BaseRoute]] = []
+        self.attached: list[tuple[int, _Candidate]] = []
         self.candidates: _Candidates = ()
 
 
 def _literal_segments(path: str) -> list[str]:
-    """The segments of a path template before the first one holding a parameter."""
+    """The segments of a path template before the first one holding a parameter.
+
+    The empty segment before the leading "/" is included: lookups then walk every segment of
+    the request path without slicing off the first.
+    """
     segments = []
-    for segment in path.split("/")[1:]:
+    for segment in path.split("/"):
         if "{" in segment:
             break
         segments.append(segment)
@@ -674,56 +716,47 @@ def _delegate(route: BaseRoute) -> _Matcher:
     return lambda scope, route_path: matches(scope)
 
 
-def _index_entry(route: BaseRoute) -> tuple[_Matcher, list[str]]:
-    """How to match ``route`` given the route path, and the literal prefix it is filed under.
+def _index_entry(route: BaseRoute) -> tuple[_Candidate, list[str]]:
+    """The route as a candidate, and the literal prefix it is filed under.
 
     A route whose class keeps our ``matches`` matches only paths starting with the literal
     segments of its template. Anything else (Host, custom routes) is filed at the root, so it
     is a candidate for every path.
     """
-    if isinstance(route, Route) and type(route).matches is Route.matches:
-        return route._match_path, _literal_segments(route.path)
-    if isinstance(route, WebSocketRoute) and type(route).matches is WebSocketRoute.matches:
-        return route._match_path, _literal_segments(route.path)
-    if isinstance(route, Mount) and type(route).matches is Mount.matches:
-        return route._match_path, _literal_segments(route.path)
-    return _delegate(route), []
+    matcher: _Matcher = _delegate(route)
+    segments: list[str] = []
+    served: _Served | None = None
+    for cls in (Route, WebSocketRoute, Mount, Host):
+        if isinstance(route, cls):
+            if type(route).handle is cls.handle:
+                # PERF: for a full match ``handle`` would only call ``app``; skip that frame.
+                served = route
+            if cls is not Host and type(route).matches is cls.matches:
+                matcher = route._match_path  # type: ignore[union-attr]
+                segments = _literal_segments(route.path)  # type: ignore[union-attr]
+    return (matcher, route, served), segments
 
 
 def _build_index(routes: Sequence[BaseRoute]) -> _Node:
     root = _Node()
     for position, route in enumerate(routes):
-        matcher, segments = _index_entry(route)
+        candidate, segments = _index_entry(route)
         node = root
         for segment in segments:
             child = node.children.get(segment)
             if child is None:
                 child = node.children[segment] = _Node()
             node = child
-        node.attached.append((position, matcher, route))
+        node.attached.append((position, candidate))
     # Merge each node's routes with its ancestors' candidates, keeping registration order.
-    stack: list[tuple[_Node, list[tuple[int, _Matcher, BaseRoute]]]] = [(root, [])]
+    stack: list[tuple[_Node, list[tuple[int, _Candidate]]]] = [(root, [])]
     while stack:
         node, inherited = stack.pop()
         merged = sorted(inherited + node.attached, key=lambda entry: entry[0])
-        node.candidates = tuple((matcher, route) for _, matcher, route in merged)
+        node.candidates = tuple(candidate for _, candidate in merged)
         node.attached = []
         stack.extend((child, merged) for child in node.children.values())
     return root
-
-
-def _lookup(root: _Node, route_path: str) -> _Candidates:
-    """The candidates for ``route_path``: follow its segments down the trie as far as they go."""
-    node = root
-    if node.children:
-        for segment in route_path.split("/")[1:]:
-            child = node.children.get(segment)
-            if child is None:
-                break
-            node = child
-            if not node.children:
-                break
-    return node.candidates
 
 
 class _RouteList(list[BaseRoute]):
@@ -894,11 +927,20 @@ class Router:
         raise NoMatchFound(name, path_params)
 
     def _candidates(self, route_path: str) -> _Candidates:
+        """The routes that may match ``route_path``, in order: walk its segments down the trie."""
         routes = self._routes
-        trie = routes.trie
-        if trie is None:
-            trie = routes.trie = _build_index(routes)
-        return _lookup(trie, route_path)
+        node = routes.trie
+        if node is None:
+            node = routes.trie = _build_index(routes)
+        if node.children:
+            for segment in route_path.split("/"):
+                child = node.children.get(segment)
+                if child is None:
+                    break
+                node = child
+                if not node.children:
+                    break
+        return node.candidates
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the lifespan protocol around ``lifespan_context``."""
@@ -930,16 +972,20 @@ class Router:
         if scope["type"] == "lifespan":
             await self.lifespan(scope, receive, send)
             return
-        route_path = get_route_path(scope)
+        # PERF: without a root_path the route path is the path; skip the helper call.
+        route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
         partial: BaseRoute | None = None
         partial_scope: Scope = {}
-        for matcher, route in self._candidates(route_path):
+        for matcher, route, served in self._candidates(route_path):
             match, child_scope = matcher(scope, route_path)
-            if match is Match.FULL:
+            if match is _FULL:
                 scope.update(child_scope)
-                await route.handle(scope, receive, send)
+                if served is None:
+                    await route.handle(scope, receive, send)
+                else:
+                    await served.app(scope, receive, send)
                 return
-            if match is Match.PARTIAL and partial is None:
+            if match is _PARTIAL and partial is None:
                 partial, partial_scope = route, child_scope
         if partial is not None:
             scope.update(partial_scope)
@@ -950,9 +996,9 @@ class Router:
             path: str = scope["path"]
             redirect_scope["path"] = path.rstrip("/") if route_path.endswith("/") else path + "/"
             redirect_path = get_route_path(redirect_scope)
-            for matcher, _ in self._candidates(redirect_path):
+            for matcher, _, _ in self._candidates(redirect_path):
                 match, _ = matcher(redirect_scope, redirect_path)
-                if match is not Match.NONE:
+                if match is not _NONE:
                     response = RedirectResponse(url=str(URL(scope=redirect_scope)))
                     await response(scope, receive, send)
                     return
