@@ -1,0 +1,1044 @@
+"""Strict conversion between request data and typed values, and from typed values to JSON.
+
+JSON bodies are structured by cattrs functions generated once per type, with hooks that refuse
+cattrs' silent coercions (``1`` is not a ``str``, ``true`` is not an ``int``, ``1.5`` is not an
+``int``, ``null`` is not a ``str``). Every problem is reported at once, each at its own location,
+including failures of attrs validators, which cattrs reports on the whole object. Text locations
+(path, query, headers, cookies, form fields) parse from strings instead: ``"10"`` is an ``int``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections.abc
+import datetime
+import decimal
+import enum
+import re
+import types
+import typing
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.fns import identity
+
+from framework import _json
+from framework.constraints import (
+    Constraints,
+    check,
+    combine,
+    constraints_from_validator,
+    item_constraints_from_validator,
+    split_annotated,
+)
+
+__all__ = [
+    "APIConverter",
+    "ErrorDetail",
+    "Loc",
+    "RequestValidationError",
+    "default_converter",
+]
+
+Loc = tuple[str | int, ...]
+"""Where a problem is: ``("body", "tags", 2)``, ``("query", "limit")``."""
+
+_Hook = Callable[[Any, Any], Any]
+_TextItem = Callable[[str], Any]
+_NoneType = type(None)
+
+
+@attrs.frozen
+class ErrorDetail:
+    """One problem with a request: where it is, what is wrong, and its stable kind
+    (``missing``, ``type_error``, ``value_error``, ``enum``, ``literal_error``, ...)."""
+
+    loc: Loc
+    msg: str
+    type: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of one entry of a 422 ``detail`` list."""
+        return {"loc": list(self.loc), "msg": self.msg, "type": self.type}
+
+
+class RequestValidationError(Exception):
+    """Request data that does not fit its declared type; ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[ErrorDetail]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "; ".join(
+            f"{'.'.join(str(part) for part in error.loc) or '(value)'}: {error.msg}"
+            for error in self.errors
+        )
+
+
+class _Invalid(Exception):
+    """One problem, raised where it is found; containers add its location on the way out."""
+
+    def __init__(self, msg: str, kind: str = "type_error") -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.kind = kind
+
+
+class _Problems(Exception):
+    """Problems already located relative to the value whose hook raised this."""
+
+    def __init__(self, errors: list[ErrorDetail]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _message(exc: BaseException) -> str:
+    # Validators often raise ValueError(message, attribute, ...): the first argument is the text.
+    if exc.args and isinstance(exc.args[0], str):
+        return exc.args[0]
+    return str(exc) or exc.__class__.__name__
+
+
+def _note_loc(exc: BaseException) -> Loc:
+    for note in reversed(getattr(exc, "__notes__", ())):
+        if isinstance(note, IterableValidationNote):
+            return (note.index,)
+        if isinstance(note, AttributeValidationNote):
+            return (note.name,)
+    return ()
+
+
+def _collect(exc: BaseException, loc: Loc, out: list[ErrorDetail]) -> None:
+    """Turn what a hook raised (possibly a tree of cattrs' exception groups) into details."""
+    if isinstance(exc, _Invalid):
+        out.append(ErrorDetail(loc, exc.msg, exc.kind))
+    elif isinstance(exc, _Problems):
+        out.extend(ErrorDetail(loc + error.loc, error.msg, error.type) for error in exc.errors)
+    elif isinstance(exc, (IterableValidationError, ClassValidationError)):
+        for sub in exc.exceptions:
+            _collect(sub, loc + _note_loc(sub), out)
+    elif isinstance(exc, RecursionError):
+        out.append(ErrorDetail(loc, "value is nested too deeply", "value_error"))
+    else:
+        out.append(ErrorDetail(loc, _message(exc), "value_error"))
+
+
+def _details(exc: BaseException, loc: Loc) -> list[ErrorDetail]:
+    out: list[ErrorDetail] = []
+    try:
+        _collect(exc, loc, out)
+    except RecursionError:
+        return [ErrorDetail(loc, "value is nested too deeply", "value_error")]
+    return out
+
+
+def _limit_errors(problems: list[str], loc: Loc = ()) -> list[ErrorDetail]:
+    return [ErrorDetail(loc, problem, "value_error") for problem in problems]
+
+
+def _type_name(tp: Any) -> str:
+    if tp is _NoneType:
+        return "null"
+    if isinstance(tp, type):
+        return tp.__name__
+    return repr(tp).replace("typing.", "")
+
+
+def _shown(value: Any) -> str:
+    return repr(value.value if isinstance(value, enum.Enum) else value)
+
+
+# --- strict scalar hooks: what a JSON value may be for each declared type
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if value.__class__ is str:
+        return value
+    raise _Invalid("expected a string")
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if value.__class__ is int:
+        return value
+    raise _Invalid("expected an integer")
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    cls = value.__class__
+    if cls is float:
+        # PERF: ``x - x == 0`` is false only for NaN and infinities, without a call.
+        if value - value == 0.0:
+            number: float = value
+            return number
+        raise _Invalid("expected a finite number")
+    if cls is int:
+        try:
+            return float(value)
+        except OverflowError:
+            raise _Invalid("expected a finite number") from None
+    raise _Invalid("expected a number")
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if value is True or value is False:
+        return value
+    raise _Invalid("expected a boolean")
+
+
+def _structure_bytes(value: Any, _: Any) -> bytes:
+    if value.__class__ is str:
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    raise _Invalid("expected a base64-encoded string")
+
+
+def _iso_text(value: str) -> str:
+    # NOTE: Python 3.10's fromisoformat() does not read the "Z" suffix that 3.11 does.
+    if value.endswith(("Z", "z")):
+        return value[:-1] + "+00:00"
+    return value
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime.datetime:
+    if value.__class__ is str:
+        try:
+            return datetime.datetime.fromisoformat(_iso_text(value))
+        except ValueError:
+            pass
+    raise _Invalid("expected an ISO 8601 datetime")
+
+
+def _structure_date(value: Any, _: Any) -> datetime.date:
+    if value.__class__ is str:
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Invalid("expected an ISO 8601 date")
+
+
+def _structure_time(value: Any, _: Any) -> datetime.time:
+    if value.__class__ is str:
+        try:
+            return datetime.time.fromisoformat(_iso_text(value))
+        except ValueError:
+            pass
+    raise _Invalid("expected an ISO 8601 time")
+
+
+def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
+    if value.__class__ is str:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise _Invalid("expected a UUID")
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+
+
+def _decimal(value: Any) -> decimal.Decimal | None:
+    cls = value.__class__
+    if cls is str:
+        # NOTE: Decimal() alone would also take "NaN", " 1 " and "1_000".
+        if _NUMBER_TEXT.fullmatch(value) is None:
+            return None
+        number = decimal.Decimal(value)
+    elif cls is int:
+        number = decimal.Decimal(value)
+    elif cls is float:
+        # repr() is the shortest text of the float, so 0.1 becomes Decimal("0.1").
+        number = decimal.Decimal(repr(value))
+    else:
+        return None
+    return number if number.is_finite() else None
+
+
+def _structure_decimal(value: Any, _: Any) -> decimal.Decimal:
+    number = _decimal(value)
+    if number is None:
+        raise _Invalid("expected a decimal number")
+    return number
+
+
+_SCALAR_HOOKS: dict[type, _Hook] = {
+    str: _structure_str,
+    int: _structure_int,
+    float: _structure_float,
+    bool: _structure_bool,
+    bytes: _structure_bytes,
+    datetime.datetime: _structure_datetime,
+    datetime.date: _structure_date,
+    datetime.time: _structure_time,
+    uuid.UUID: _structure_uuid,
+    decimal.Decimal: _structure_decimal,
+}
+
+
+def _unstructure_bytes(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _isoformat(value: datetime.date | datetime.time) -> str:
+    return value.isoformat()
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
+def _literal_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+_UNSTRUCTURE_HOOKS: dict[type, Callable[[Any], Any]] = {
+    bytes: _unstructure_bytes,
+    datetime.datetime: _isoformat,
+    datetime.date: _isoformat,
+    datetime.time: _isoformat,
+    uuid.UUID: str,
+    decimal.Decimal: str,
+}
+
+
+# --- text parsers: what a path, query, header, cookie or form value may be
+
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+def _text_int(text: str) -> int:
+    if _INT_TEXT.fullmatch(text) is not None:
+        try:
+            return int(text)
+        except ValueError:  # more digits than int() accepts from text
+            pass
+    raise _Invalid("expected an integer")
+
+
+def _text_float(text: str) -> float:
+    if _NUMBER_TEXT.fullmatch(text) is not None:
+        number = float(text)
+        if number - number == 0.0:
+            return number
+    raise _Invalid("expected a number")
+
+
+def _text_decimal(text: str) -> decimal.Decimal:
+    return _structure_decimal(text, None)
+
+
+def _text_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE_WORDS:
+        return True
+    if lowered in _FALSE_WORDS:
+        return False
+    raise _Invalid("expected a boolean")
+
+
+def _text_str(text: str) -> str:
+    return text
+
+
+_TEXT_PARSERS: dict[Any, _TextItem] = {
+    str: _text_str,
+    int: _text_int,
+    float: _text_float,
+    bool: _text_bool,
+    decimal.Decimal: _text_decimal,
+    uuid.UUID: lambda text: _structure_uuid(text, None),
+    datetime.datetime: lambda text: _structure_datetime(text, None),
+    datetime.date: lambda text: _structure_date(text, None),
+    datetime.time: lambda text: _structure_time(text, None),
+    Any: _text_str,
+    object: _text_str,
+}
+
+
+# --- type predicates
+
+_LIST_ORIGINS = frozenset(
+    {
+        list,
+        collections.abc.Sequence,
+        collections.abc.MutableSequence,
+        collections.abc.Collection,
+        collections.abc.Iterable,
+    }
+)
+_SET_ORIGINS = frozenset({set, collections.abc.Set, collections.abc.MutableSet})
+_DICT_ORIGINS = frozenset({dict, collections.abc.Mapping, collections.abc.MutableMapping})
+_UNION_ORIGINS = frozenset({typing.Union, types.UnionType})
+
+
+def _origin(tp: Any) -> Any:
+    return get_origin(tp) or tp
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) in _UNION_ORIGINS
+
+
+def _is_literal(tp: Any) -> bool:
+    return get_origin(tp) is Literal
+
+
+def _is_annotated(tp: Any) -> bool:
+    return get_origin(tp) is Annotated
+
+
+def _is_attrs(tp: Any) -> bool:
+    return attrs.has(_origin(tp))
+
+
+def _is_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
+def _is_scalar_subclass(tp: Any) -> bool:
+    return (
+        isinstance(tp, type)
+        and tp not in _SCALAR_HOOKS
+        and issubclass(tp, (str, int, float, bytes))
+        and not issubclass(tp, enum.Enum)
+    )
+
+
+def _is_fixed_tuple(tp: Any) -> bool:
+    args = get_args(tp)
+    return get_origin(tp) is tuple and not (len(args) == 2 and args[1] is Ellipsis)
+
+
+def _element(tp: Any) -> Any:
+    args = get_args(tp)
+    return args[0] if args else Any
+
+
+def _json_kind(tp: Any) -> type | None:
+    """Which JSON container a type is read from, to tell union members apart."""
+    origin = _origin(split_annotated(tp)[0])
+    if attrs.has(origin) or origin in _DICT_ORIGINS:
+        return dict
+    if origin in _LIST_ORIGINS or origin in _SET_ORIGINS or origin in (tuple, frozenset):
+        return list
+    return None
+
+
+def _choice_lookup(values: Sequence[Any]) -> dict[tuple[type, Any], Any]:
+    """JSON value (keyed with its exact class, so ``true`` never matches ``1``) → result."""
+    lookup: dict[tuple[type, Any], Any] = {}
+    for value in values:
+        raw = value.value if isinstance(value, enum.Enum) else value
+        lookup.setdefault((raw.__class__, raw), value)
+    return lookup
+
+
+class _Hooks(cattrs.Converter):
+    """cattrs' converter with the strict hooks and the error mapping of `APIConverter`."""
+
+    __slots__ = ("_own_structure", "_own_unstructure")
+
+    def __init__(self) -> None:
+        self._own_structure: dict[Any, _Hook] = {}
+        self._own_unstructure: dict[Any, Callable[[Any], Any]] = {}
+        super().__init__(
+            detailed_validation=True,
+            # JSON has arrays only: tuples and sets are written as lists.
+            unstruct_collection_overrides={
+                collections.abc.Set: list,
+                collections.abc.Sequence: list,
+            },
+        )
+        for scalar, hook in _SCALAR_HOOKS.items():
+            self.register_structure_hook(scalar, hook)
+        for scalar, unstructure in _UNSTRUCTURE_HOOKS.items():
+            self.register_unstructure_hook(scalar, unstructure)
+        self.register_structure_hook_factory(_is_attrs, self._attrs_hook)
+        self.register_structure_hook_factory(_is_annotated, self._annotated_hook)
+        self.register_structure_hook_factory(_is_union, self._union_hook)
+        self.register_structure_hook_factory(_is_literal, self._literal_hook)
+        self.register_structure_hook_factory(
+            lambda tp: _origin(tp) in _LIST_ORIGINS, self._list_hook
+        )
+        self.register_structure_hook_factory(lambda tp: _origin(tp) is tuple, self._tuple_hook)
+        self.register_structure_hook_factory(
+            lambda tp: _origin(tp) in _SET_ORIGINS, lambda tp: self._list_hook(tp, set)
+        )
+        self.register_structure_hook_factory(
+            lambda tp: _origin(tp) is frozenset, lambda tp: self._list_hook(tp, frozenset)
+        )
+        self.register_structure_hook_factory(
+            lambda tp: _origin(tp) in _DICT_ORIGINS, self._dict_hook
+        )
+        self.register_unstructure_hook_factory(_is_union, self._unstructure_union)
+        self.register_unstructure_hook_factory(_is_literal, lambda _: _literal_value)
+
+    # NOTE: cattrs consults ``singledispatch`` before its predicates, so an ``IntEnum`` or a
+    # ``(str, Enum)`` would reach the ``int``/``str`` hooks. Enums and other subclasses of the
+    # scalars are therefore answered here, before cattrs' own dispatch.
+    def get_structure_hook(self, type: Any, cache_result: bool = True) -> _Hook:
+        """The hook for ``type``: strict for enums and scalar subclasses, else cattrs'."""
+        if _is_enum(type) or _is_scalar_subclass(type):
+            hook = self._own_structure.get(type)
+            if hook is None:
+                hook = self._own_structure[type] = (
+                    self._enum_hook(type) if _is_enum(type) else self._subclass_hook(type)
+                )
+            return hook
+        return super().get_structure_hook(type, cache_result)
+
+    def get_unstructure_hook(
+        self,
+        type: Any,
+        cache_result: bool = True,
+    ) -> Callable[[Any], Any]:
+        """The hook for ``type``: an enum becomes its value, else cattrs' hook."""
+        if _is_enum(type):
+            return _enum_value
+        return super().get_unstructure_hook(type, cache_result)
+
+    def _enum_hook(self, cls: type[enum.Enum]) -> _Hook:
+        lookup = _choice_lookup(list(cls))
+        message = f"must be one of {', '.join(_shown(member) for member in cls)}"
+
+        def structure_enum(value: Any, _: Any) -> Any:
+            try:
+                return lookup[value.__class__, value]
+            except (KeyError, TypeError):  # TypeError: an unhashable JSON value
+                raise _Invalid(message, "enum") from None
+
+        return structure_enum
+
+    def _subclass_hook(self, cls: type) -> _Hook:
+        base = next(scalar for scalar in (str, int, float, bytes) if issubclass(cls, scalar))
+        read = _SCALAR_HOOKS[base]
+
+        def structure_subclass(value: Any, _: Any) -> Any:
+            return cls(read(value, base))
+
+        return structure_subclass
+
+    def _literal_hook(self, tp: Any) -> _Hook:
+        options = get_args(tp)
+        lookup = _choice_lookup(options)
+        message = f"must be one of {', '.join(_shown(option) for option in options)}"
+
+        def structure_literal(value: Any, _: Any) -> Any:
+            try:
+                return lookup[value.__class__, value]
+            except (KeyError, TypeError):
+                raise _Invalid(message, "literal_error") from None
+
+        return structure_literal
+
+    def _annotated_hook(self, tp: Any) -> _Hook:
+        base, limits, _ = split_annotated(tp)
+        hook = self.get_structure_hook(base)
+
+        if not limits:
+
+            def structure_plain(value: Any, _: Any) -> Any:
+                return hook(value, base)
+
+            return structure_plain
+
+        def structure_limited(value: Any, _: Any) -> Any:
+            result = hook(value, base)
+            problems = check(result, limits)
+            if problems:
+                raise _Problems(_limit_errors(problems))
+            return result
+
+        return structure_limited
+
+    def _union_hook(self, tp: Any) -> _Hook:
+        args = get_args(tp)
+        nullable = _NoneType in args
+        members = [member for member in args if member is not _NoneType]
+        if len(members) == 1:
+            (member,) = members
+            hook = self.get_structure_hook(member)
+
+            def structure_optional(value: Any, _: Any) -> Any:
+                if value is None:
+                    return None
+                return hook(value, member)
+
+            return structure_optional
+
+        pairs = [(self.get_structure_hook(member), member) for member in members]
+        # PERF: a JSON scalar whose class is itself a member goes straight to that member.
+        exact: dict[type, tuple[_Hook, Any]] = {}
+        for hook, member in pairs:
+            if member in (str, int, float, bool):
+                exact.setdefault(member, (hook, member))
+        # A container that only one member reads from is that member's to judge, so its own,
+        # precise errors are reported rather than a bare "does not match".
+        by_kind: dict[type, list[tuple[_Hook, Any]]] = {dict: [], list: []}
+        for hook, member in pairs:
+            kind = _json_kind(member)
+            if kind is not None:
+                by_kind[kind].append((hook, member))
+        sole = {kind: found[0] for kind, found in by_kind.items() if len(found) == 1}
+        names = ", ".join(_type_name(member) for member in args)
+        message = f"does not match any of {names}"
+
+        def structure_union(value: Any, _: Any) -> Any:
+            if value is None and nullable:
+                return None
+            cls = value.__class__
+            first = exact.get(cls) or sole.get(cls)
+            if first is not None:
+                return first[0](value, first[1])
+            for hook, member in pairs:
+                try:
+                    return hook(value, member)
+                except Exception:  # the next member may fit
+                    continue
+            raise _Invalid(message, "union_error")
+
+        return structure_union
+
+    def _list_hook(self, tp: Any, into: Callable[[list[Any]], Any] | None = None) -> _Hook:
+        listed: Any = list[_element(tp)]  # type: ignore[misc]
+        structure_items = cattrs.cols.list_structure_factory(listed, self)
+
+        def structure_list(value: Any, _: Any) -> Any:
+            if value.__class__ is not list:
+                raise _Invalid("expected an array")
+            items = structure_items(value, listed)
+            return items if into is None else into(items)
+
+        return structure_list
+
+    def _tuple_hook(self, tp: Any) -> _Hook:
+        if not _is_fixed_tuple(tp):
+            return self._list_hook(tp, tuple)
+        args = get_args(tp)
+        hooks = [(self.get_structure_hook(arg), arg) for arg in args]
+        size = len(hooks)
+        message = f"expected an array of {size} item{'' if size == 1 else 's'}"
+
+        def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
+            if value.__class__ is not list or len(value) != size:
+                raise _Invalid(message)
+            items = []
+            errors: list[ErrorDetail] = []
+            for index, ((hook, arg), item) in enumerate(zip(hooks, value, strict=True)):
+                try:
+                    items.append(hook(item, arg))
+                except Exception as exc:
+                    _collect(exc, (index,), errors)
+            if errors:
+                raise _Problems(errors)
+            return tuple(items)
+
+        return structure_tuple
+
+    def _dict_hook(self, tp: Any) -> _Hook:
+        args = get_args(tp)
+        mapping: Any = dict[args[0], args[1]] if len(args) == 2 else dict[str, Any]  # type: ignore[valid-type]
+        structure_mapping = cattrs.cols.mapping_structure_factory(mapping, self)
+
+        def structure_dict(value: Any, _: Any) -> Any:
+            if value.__class__ is not dict:
+                raise _Invalid("expected an object")
+            return structure_mapping(value, mapping)
+
+        return structure_dict
+
+    def _attrs_hook(self, cl: Any) -> _Hook:
+        structure_fields = self.gen_structure_attrs_fromdict(cl)
+
+        def structure_attrs(value: Any, _: Any) -> Any:
+            if value.__class__ is not dict:
+                raise _Invalid("expected an object")
+            try:
+                return structure_fields(value, cl)
+            except ClassValidationError as exc:
+                raise _Problems(self._class_problems(cl, value, exc)) from None
+
+        return structure_attrs
+
+    def _class_problems(
+        self, cl: Any, value: dict[str, Any], exc: ClassValidationError
+    ) -> list[ErrorDetail]:
+        """Every problem of one object: its fields' own errors, from cattrs' exception group,
+        and the failures of attrs validators, which cattrs can only report on the object."""
+        problems: list[ErrorDetail] = []
+        failed: set[str] = set()
+        refused: list[Exception] = []
+        for sub in exc.exceptions:
+            loc = _note_loc(sub)
+            if not loc:
+                refused.append(sub)  # the class itself refused the structured fields
+                continue
+            name = typing.cast(str, loc[0])
+            failed.add(name)
+            if isinstance(sub, KeyError) and name not in value:
+                problems.append(ErrorDetail(loc, "field required", "missing"))
+            else:
+                _collect(sub, loc, problems)
+        validated = self._validator_problems(cl, value, failed)
+        if refused and not validated:
+            problems.extend(ErrorDetail((), _message(sub), "value_error") for sub in refused)
+        return problems + validated
+
+    def _validator_problems(
+        self, cl: Any, value: dict[str, Any], failed: set[str]
+    ) -> list[ErrorDetail]:
+        """Run each field's validator on its structured value, on a partly built instance (so
+        validators that read other fields see them), and report each failure at its field."""
+        origin = _origin(cl)
+        try:
+            instance = object.__new__(origin)
+        except TypeError:
+            instance = None
+        pending: list[tuple[attrs.Attribute[Any], Any]] = []
+        for field in attrs.fields(origin):
+            name = field.name
+            if not field.init or name in failed or name not in value:
+                continue
+            try:
+                item = self.get_structure_hook(field.type)(value[name], field.type)
+                converter = field.converter
+                if callable(converter) and not isinstance(converter, attrs.Converter):
+                    item = converter(item)
+                if instance is not None:
+                    object.__setattr__(instance, name, item)
+            except Exception:  # a field that cannot be rebuilt cannot be blamed
+                continue
+            if field.validator is not None:
+                pending.append((field, item))
+        problems: list[ErrorDetail] = []
+        for field, item in pending:
+            try:
+                field.validator(instance, field, item)  # type: ignore[misc]
+            except Exception as exc:
+                # A validator reading a sibling field that failed has nothing to add to that
+                # field's own error.
+                if not (failed and isinstance(exc, AttributeError)):
+                    problems.extend(_validator_errors(field, item, exc))
+        return problems
+
+    def _unstructure_union(self, tp: Any) -> Callable[[Any], Any]:
+        by_class: dict[type, Callable[[Any], Any]] = {}
+        for member in get_args(tp):
+            runtime = _origin(split_annotated(member)[0])
+            if isinstance(runtime, type):
+                by_class.setdefault(runtime, self.get_unstructure_hook(member))
+        fallback = self.unstructure
+
+        def unstructure_union(value: Any) -> Any:
+            hook = by_class.get(value.__class__)
+            return fallback(value) if hook is None else hook(value)
+
+        return unstructure_union
+
+
+def _validator_errors(field: attrs.Attribute[Any], value: Any, exc: Exception) -> list[ErrorDetail]:
+    """A failed validator's problems, in the words of `check` when the validator is one of
+    attrs' own (with members of a collection at their index), else in the validator's."""
+    loc: Loc = (field.name,)
+    errors = _limit_errors(check(value, constraints_from_validator(field.validator)), loc)
+    item_limits = item_constraints_from_validator(field.validator)
+    if item_limits and isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            errors.extend(_limit_errors(check(item, item_limits), (*loc, index)))
+    elif item_limits and isinstance(value, (set, frozenset, dict)):
+        for item in value:
+            errors.extend(_limit_errors(check(item, item_limits), loc))
+    return errors or [ErrorDetail(loc, _message(exc), "value_error")]
+
+
+_StructureFn = Callable[[Any, Loc], Any]
+_TextFn = Callable[[Sequence[str], Loc], Any]
+
+
+class APIConverter:
+    """Strict structuring of request data, text parsing, and JSON encoding of return values.
+
+    Every function is generated once per type and cached; ``structure_fn`` and
+    ``parse_text_fn`` hand them out so callers can keep them from start-up on.
+    """
+
+    __slots__ = ("_encode_fns", "_hooks", "_structure_fns", "_text_fns", "_unstructure_fns")
+
+    def __init__(self) -> None:
+        self._hooks = _Hooks()
+        self._structure_fns: dict[Any, _StructureFn] = {}
+        self._text_fns: dict[Any, _TextFn] = {}
+        self._unstructure_fns: dict[Any, Callable[[Any], Any]] = {}
+        self._encode_fns: dict[Any, Callable[[Any], bytes]] = {}
+
+    @property
+    def cattrs(self) -> cattrs.Converter:
+        """The underlying cattrs converter, to register hooks for types of your own."""
+        return self._hooks
+
+    def structure(
+        self, value: Any, tp: Any, loc: Loc = (), constraints: Constraints | None = None
+    ) -> Any:
+        """``value`` (decoded JSON) as an instance of ``tp``; raises `RequestValidationError`
+        listing every problem, located under ``loc``. ``constraints`` are checked on the result."""
+        key = tp if constraints is None else (tp, constraints)
+        fn = self._structure_fns.get(key)
+        if fn is None:
+            fn = self.structure_fn(tp, constraints)
+        return fn(value, loc)
+
+    def structure_fn(self, tp: Any, constraints: Constraints | None = None) -> _StructureFn:
+        """The cached function ``(value, loc) -> instance`` behind `structure`."""
+        key = tp if constraints is None else (tp, constraints)
+        fn = self._structure_fns.get(key)
+        if fn is None:
+            fn = self._structure_fns[key] = self._make_structure_fn(tp, constraints)
+        return fn
+
+    def _make_structure_fn(self, tp: Any, constraints: Constraints | None) -> _StructureFn:
+        hook = self._hooks.get_structure_hook(tp)
+        limits = constraints if constraints else None
+
+        def structure(value: Any, loc: Loc) -> Any:
+            try:
+                result = hook(value, tp)
+            except Exception as exc:
+                raise RequestValidationError(_details(exc, loc)) from None
+            if limits is not None:
+                problems = check(result, limits)
+                if problems:
+                    raise RequestValidationError(_limit_errors(problems, loc))
+            return result
+
+        return structure
+
+    def parse_text(
+        self,
+        values: Sequence[str],
+        tp: Any,
+        loc: Loc = (),
+        constraints: Constraints | None = None,
+    ) -> Any:
+        """A value of ``tp`` read from text: a scalar from the first of ``values``, a list,
+        tuple or set from all of them; ``Optional[T]`` reads as ``T``. Raises
+        `RequestValidationError` (``missing`` when a scalar has no value at all)."""
+        key = tp if constraints is None else (tp, constraints)
+        fn = self._text_fns.get(key)
+        if fn is None:
+            fn = self.parse_text_fn(tp, constraints)
+        return fn(values, loc)
+
+    def parse_text_fn(self, tp: Any, constraints: Constraints | None = None) -> _TextFn:
+        """The cached function ``(values, loc) -> value`` behind `parse_text`; raises
+        ``TypeError`` at once for a type that cannot be read from text."""
+        key = tp if constraints is None else (tp, constraints)
+        fn = self._text_fns.get(key)
+        if fn is None:
+            fn = self._text_fns[key] = self._make_text_fn(tp, constraints)
+        return fn
+
+    def _make_text_fn(self, tp: Any, constraints: Constraints | None) -> _TextFn:
+        base, limits, _ = split_annotated(tp)
+        if _is_union(base):
+            members = [member for member in get_args(base) if member is not _NoneType]
+            if len(members) == 1:
+                base, inner, _ = split_annotated(members[0])
+                limits = combine(limits, inner)
+        if constraints is not None:
+            limits = combine(limits, constraints)
+        checked = limits if limits else None
+        origin = _origin(base)
+        if (
+            origin in _LIST_ORIGINS
+            or origin in _SET_ORIGINS
+            or origin is frozenset
+            or (origin is tuple and not _is_fixed_tuple(base))
+        ):
+            into: Callable[[list[Any]], Any] = list
+            if origin in _SET_ORIGINS:
+                into = set
+            elif origin is frozenset:
+                into = frozenset
+            elif origin is tuple:
+                into = tuple
+            return _many_text_fn([self._text_item(_element(base))], True, into, checked)
+        if origin is tuple:
+            parsers = [self._text_item(arg) for arg in get_args(base)]
+            return _many_text_fn(parsers, False, tuple, checked)
+        return _one_text_fn(self._text_item(base), checked)
+
+    def _text_item(self, tp: Any) -> _TextItem:
+        """How one text value becomes a ``tp``."""
+        base, limits, _ = split_annotated(tp)
+        parse = self._text_base(base)
+        if not limits:
+            return parse
+
+        def parse_limited(text: str) -> Any:
+            result = parse(text)
+            problems = check(result, limits)
+            if problems:
+                raise _Problems(_limit_errors(problems))
+            return result
+
+        return parse_limited
+
+    def _text_base(self, tp: Any) -> _TextItem:
+        supertype = getattr(tp, "__supertype__", None)  # typing.NewType
+        if supertype is not None:
+            return self._text_item(supertype)
+        parse = _TEXT_PARSERS.get(tp)
+        if parse is not None:
+            return parse
+        if _is_enum(tp):
+            return _text_choice(list(tp), "enum")
+        if _is_literal(tp):
+            return _text_choice(get_args(tp), "literal_error")
+        if _is_union(tp):
+            return _text_union([m for m in get_args(tp) if m is not _NoneType], self._text_item)
+        raise TypeError(f"{_type_name(tp)} cannot be read from text")
+
+    def unstructure_fn(self, tp: Any) -> Callable[[Any], Any]:
+        """The cached function turning a ``tp`` into JSON-ready data (bytes as base64, dates
+        and times as ISO 8601, UUIDs and decimals as strings, enums as values, sets as lists)."""
+        fn = self._unstructure_fns.get(tp)
+        if fn is None:
+            fn = self._unstructure_fns[tp] = self._hooks.get_unstructure_hook(tp)
+        return fn
+
+    def encode_fn(self, tp: Any) -> Callable[[Any], bytes]:
+        """The cached function encoding a ``tp`` as JSON bytes."""
+        fn = self._encode_fns.get(tp)
+        if fn is None:
+            fn = self._encode_fns[tp] = self._make_encode_fn(tp)
+        return fn
+
+    def _make_encode_fn(self, tp: Any) -> Callable[[Any], bytes]:
+        unstructure = self.unstructure_fn(tp)
+        dumps = _json.dumps
+        if unstructure is identity:
+            return dumps
+
+        def encode(value: Any) -> bytes:
+            return dumps(unstructure(value))
+
+        return encode
+
+
+def _one_text_fn(parse: _TextItem, limits: Constraints | None) -> _TextFn:
+    def parse_one(values: Sequence[str], loc: Loc) -> Any:
+        if not values:
+            raise RequestValidationError([ErrorDetail(loc, "field required", "missing")])
+        try:
+            result = parse(values[0])
+        except Exception as exc:
+            raise RequestValidationError(_details(exc, loc)) from None
+        if limits is not None:
+            problems = check(result, limits)
+            if problems:
+                raise RequestValidationError(_limit_errors(problems, loc))
+        return result
+
+    return parse_one
+
+
+def _many_text_fn(
+    parsers: list[_TextItem],
+    variadic: bool,
+    into: Callable[[list[Any]], Any],
+    limits: Constraints | None,
+) -> _TextFn:
+    """Every value parsed: by the one parser if ``variadic``, else one parser per position."""
+    size = len(parsers)
+
+    def parse_many(values: Sequence[str], loc: Loc) -> Any:
+        if not variadic and len(values) != size:
+            raise RequestValidationError(
+                [ErrorDetail(loc, f"expected {size} value{'' if size == 1 else 's'}", "type_error")]
+            )
+        items: list[Any] = []
+        errors: list[ErrorDetail] = []
+        for index, text in enumerate(values):
+            try:
+                items.append((parsers[0] if variadic else parsers[index])(text))
+            except Exception as exc:
+                _collect(exc, (*loc, index), errors)
+        if errors:
+            raise RequestValidationError(errors)
+        result = into(items)
+        if limits is not None:
+            problems = check(result, limits)
+            if problems:
+                raise RequestValidationError(_limit_errors(problems, loc))
+        return result
+
+    return parse_many
+
+
+def _text_choice(options: Sequence[Any], kind: str) -> _TextItem:
+    """Text → one of ``options`` (enum members or literal values), matched on the text of their
+    value; numbers and booleans are parsed first, so ``01`` is ``1`` and ``True`` is ``true``."""
+    exact: dict[str, Any] = {}
+    numeric: dict[tuple[type, Any], Any] = {}
+    for option in options:
+        raw = option.value if isinstance(option, enum.Enum) else option
+        if isinstance(raw, str):
+            exact.setdefault(raw, option)
+        elif isinstance(raw, (bool, int, float)):
+            numeric.setdefault((raw.__class__, raw), option)
+    message = f"must be one of {', '.join(_shown(option) for option in options)}"
+    readers: list[tuple[type, _TextItem]] = [
+        (bool, _text_bool),
+        (int, _text_int),
+        (float, _text_float),
+    ]
+
+    def parse_choice(text: str) -> Any:
+        found = exact.get(text)
+        if found is not None or text in exact:
+            return found
+        for cls, read in readers:
+            try:
+                key = (cls, read(text))
+            except _Invalid:
+                continue
+            if key in numeric:
+                return numeric[key]
+        raise _Invalid(message, kind)
+
+    return parse_choice
+
+
+def _text_union(members: list[Any], item: Callable[[Any], _TextItem]) -> _TextItem:
+    parsers = [item(member) for member in members]
+    message = f"does not match any of {', '.join(_type_name(member) for member in members)}"
+
+    def parse_union(text: str) -> Any:
+        for parse in parsers:
+            try:
+                return parse(text)
+            except Exception:  # the next member may fit
+                continue
+        raise _Invalid(message, "union_error")
+
+    return parse_union
+
+
+default_converter = APIConverter()
+"""The converter the framework uses unless given another."""
