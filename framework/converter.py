@@ -452,11 +452,10 @@ def _choice_lookup(values: Sequence[Any]) -> dict[tuple[type, Any], Any]:
 class _Hooks(cattrs.Converter):
     """cattrs' converter with the strict hooks and the error mapping of `APIConverter`."""
 
-    __slots__ = ("_own_structure", "_own_unstructure")
+    __slots__ = ("_own_structure",)
 
     def __init__(self) -> None:
         self._own_structure: dict[Any, _Hook] = {}
-        self._own_unstructure: dict[Any, Callable[[Any], Any]] = {}
         super().__init__(
             detailed_validation=True,
             # JSON has arrays only: tuples and sets are written as lists.
@@ -797,11 +796,7 @@ class APIConverter:
     ) -> Any:
         """``value`` (decoded JSON) as an instance of ``tp``; raises `RequestValidationError`
         listing every problem, located under ``loc``. ``constraints`` are checked on the result."""
-        key = tp if constraints is None else (tp, constraints)
-        fn = self._structure_fns.get(key)
-        if fn is None:
-            fn = self.structure_fn(tp, constraints)
-        return fn(value, loc)
+        return self.structure_fn(tp, constraints)(value, loc)
 
     def structure_fn(self, tp: Any, constraints: Constraints | None = None) -> _StructureFn:
         """The cached function ``(value, loc) -> instance`` behind `structure`."""
@@ -838,11 +833,7 @@ class APIConverter:
         """A value of ``tp`` read from text: a scalar from the first of ``values``, a list,
         tuple or set from all of them; ``Optional[T]`` reads as ``T``. Raises
         `RequestValidationError` (``missing`` when a scalar has no value at all)."""
-        key = tp if constraints is None else (tp, constraints)
-        fn = self._text_fns.get(key)
-        if fn is None:
-            fn = self.parse_text_fn(tp, constraints)
-        return fn(values, loc)
+        return self.parse_text_fn(tp, constraints)(values, loc)
 
     def parse_text_fn(self, tp: Any, constraints: Constraints | None = None) -> _TextFn:
         """The cached function ``(values, loc) -> value`` behind `parse_text`; raises
