@@ -346,8 +346,13 @@ class Route(BaseRoute):
         if found is None:
             return _NONE, {}
         params = found.groupdict()
-        if self._converting and not _apply_convertors(params, self._converting):
-            return _NONE, {}
+        if self._converting:
+            # PERF: _apply_convertors inlined, in the matcher most requests go through.
+            try:
+                for name, convert in self._converting:
+                    params[name] = convert(params[name])
+            except ValueError:
+                return _NONE, {}
         existing = scope.get("path_params")
         if existing:
             params = {**existing, **params}
@@ -723,18 +728,22 @@ def _index_entry(route: BaseRoute) -> tuple[_Candidate, list[str]]:
     segments of its template. Anything else (Host, custom routes) is filed at the root, so it
     is a candidate for every path.
     """
-    matcher: _Matcher = _delegate(route)
-    segments: list[str] = []
     served: _Served | None = None
-    for cls in (Route, WebSocketRoute, Mount, Host):
-        if isinstance(route, cls):
-            if type(route).handle is cls.handle:
-                # PERF: for a full match ``handle`` would only call ``app``; skip that frame.
-                served = route
-            if cls is not Host and type(route).matches is cls.matches:
-                matcher = route._match_path  # type: ignore[union-attr]
-                segments = _literal_segments(route.path)  # type: ignore[union-attr]
-    return (matcher, route, served), segments
+    if isinstance(route, (Route, WebSocketRoute, Mount, Host)) and type(route).handle in (
+        Route.handle,
+        WebSocketRoute.handle,
+        Mount.handle,
+        Host.handle,
+    ):
+        # PERF: for a full match these ``handle`` methods only call ``app``; skip that frame.
+        served = route
+    if isinstance(route, (Route, WebSocketRoute, Mount)) and type(route).matches in (
+        Route.matches,
+        WebSocketRoute.matches,
+        Mount.matches,
+    ):
+        return (route._match_path, route, served), _literal_segments(route.path)
+    return (_delegate(route), route, served), []
 
 
 def _build_index(routes: Sequence[BaseRoute]) -> _Node:

@@ -813,6 +813,19 @@ def test_unnamed_mount_url_path_for_passes_names_through() -> None:
         Mount("/s", app=Recorder(1), name="x").url_path_for("x")
 
 
+def test_nested_mount_url_path_for_passes_the_path_param_down() -> None:
+    outer = Mount("/o", routes=[Mount("/i", app=Recorder(1), name="i")], name="o")
+    url = outer.url_path_for("o:i", path="/x")
+    assert (url, url.protocol) == ("/o/i/x", "")
+
+
+def test_integers_too_long_for_int_do_not_match_websockets_or_mounts() -> None:
+    digits = "9" * 5000
+    assert WebSocketRoute("/{n:int}", ws_endpoint).matches(ws_scope("/" + digits))[0] is Match.NONE
+    mount = Mount("/{n:int}", app=Recorder(1))
+    assert mount.matches(http_scope(f"/{digits}/x"))[0] is Match.NONE
+
+
 # --- Host ------------------------------------------------------------------------------------
 
 
@@ -874,6 +887,8 @@ def test_host_uses_the_first_host_header_and_only_http_and_websocket() -> None:
     host = Host("a.com", Recorder(1))
     scope = http_scope("/", headers=[(b"host", b"b.com"), (b"host", b"a.com")])
     assert host.matches(scope)[0] is Match.NONE
+    scope = http_scope("/", headers=[(b"accept", b"*/*"), (b"host", b"a.com")])
+    assert host.matches(scope)[0] is Match.FULL
     assert host.matches(host_scope("a.com", "websocket"))[0] is Match.FULL
     assert host.matches(host_scope("a.com", "lifespan"))[0] is Match.NONE
 
@@ -907,8 +922,17 @@ def test_host_url_path_for() -> None:
         host.url_path_for("hh", sub="a", path="/p", z=1)
     with pytest.raises(NoMatchFound, match='"hh:r" and params ""'):
         host.url_path_for("hh:r", sub="a")
+    with pytest.raises(NoMatchFound, match='"other" and params "sub"'):
+        host.url_path_for("other", sub="a")
     unnamed = Host("ex.com", Router([Route("/x", homepage, name="r")]))
     assert unnamed.url_path_for("r").host == "ex.com"
+
+
+@pytest.mark.anyio
+async def test_host_called_directly() -> None:
+    host = Host("a.com", Router([Route("/", homepage)]))
+    assert (await get(host, "/", headers=[(b"host", b"a.com")])).text == "home"
+    assert (await get(host, "/", headers=[(b"host", b"b.com")])).status == 404
 
 
 @pytest.mark.anyio
@@ -1211,10 +1235,27 @@ def test_routes_of_unknown_structure_are_candidates_everywhere_in_order() -> Non
         Route("/a/{x}", Recorder(4)),
     ]
     router = Router(routes)
-    candidates = [route for _, route in router._candidates("/a/b")]
+    candidates = [route for _, route, _ in router._candidates("/a/b")]
     assert candidates == routes
-    assert [route for _, route in router._candidates("/zz")] == [routes[1], routes[2]]
+    assert [route for _, route, _ in router._candidates("/zz")] == [routes[1], routes[2]]
     assert _outcome(router, "/a/c")[1] == 4
+
+
+def test_subclass_handle_and_replaced_app_are_respected() -> None:
+    handled: list[str] = []
+
+    class LoggingRoute(Route):
+        async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+            handled.append(scope["path"])
+            await super().handle(scope, receive, send)
+
+    plain = Route("/plain", Recorder(1))
+    router = Router([LoggingRoute("/logged", Recorder(2)), plain])
+    assert _outcome(router, "/logged")[1] == 2
+    assert handled == ["/logged"]
+    # The app is read when the request comes, not when the index was built.
+    plain.app = Recorder(3)
+    assert _outcome(router, "/plain")[1] == 3
 
 
 # --- Lifespan --------------------------------------------------------------------------------
