@@ -7,7 +7,7 @@ import threading
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis.strategies as st
 import pytest
@@ -37,6 +37,9 @@ from framework.routing import (
 )
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 from framework.websockets import WebSocket
+
+if TYPE_CHECKING:
+    from tests.conftest import TestClientFactory
 
 # --- Helpers ---------------------------------------------------------------------------------
 
@@ -1574,3 +1577,65 @@ def test_mixed_parameter_shapes_end_to_end() -> None:
     assert _run(router, http_scope("/users/3/a/b"))[2] == {"uid": 3, "rest": "a/b"}
     value = uuid.uuid4()
     assert _run(router, http_scope(f"/u/{value}"))[2] == {"id": value}
+
+
+# --- Through the test client -----------------------------------------------------------------
+
+
+def test_router_through_the_test_client(test_client_factory: TestClientFactory) -> None:
+    async def user(request: Request) -> Response:
+        return JSONResponse({"id": request.path_params["id"]})
+
+    router = Router(
+        [
+            Route("/", homepage),
+            Route("/users/{id:int}", user, methods=["GET", "DELETE"]),
+            Mount("/api", routes=[Route("/items/", homepage)]),
+            WebSocketRoute("/ws/{room}", ws_endpoint),
+        ]
+    )
+    client = test_client_factory(router)
+    assert client.get("/").text == "home"
+    assert client.get("/users/7").json() == {"id": 7}
+    response = client.post("/users/7")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, HEAD"
+    assert client.get("/users/x").status_code == 404
+    response = client.get("/api/items", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "http://testserver/api/items/"
+    assert client.get("/api/items").text == "home"
+    with client.websocket_connect("/ws/lobby") as session:
+        assert session.receive_text() == "hello {'room': 'lobby'}"
+
+
+def test_lifespan_through_the_test_client(test_client_factory: TestClientFactory) -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
+        events.append("startup")
+        yield {"greeting": "hi"}
+        events.append("shutdown")
+
+    async def state(request: Request) -> Response:
+        return PlainTextResponse(request.state.greeting)
+
+    router = Router([Route("/", state)], lifespan=lifespan)
+    with test_client_factory(router) as client:
+        assert events == ["startup"]
+        assert client.get("/").text == "hi"
+    assert events == ["startup", "shutdown"]
+
+
+def test_startup_failure_through_the_test_client(test_client_factory: TestClientFactory) -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        _raise(RuntimeError("no database"))
+        yield
+
+    with (
+        pytest.raises(RuntimeError, match="no database"),
+        test_client_factory(Router(lifespan=lifespan)),
+    ):
+        pass  # pragma: no cover
