@@ -29,7 +29,14 @@ from collections.abc import (
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, SupportsIndex, cast, overload
 
-from framework._exception_handlers import wrap_app_handling_exceptions
+from framework._exception_handlers import (
+    SCOPE_KEY,
+    HandlerTables,
+    handle_exception,
+    lookup_handler,
+    track,
+    wrap_app_handling_exceptions,
+)
 from framework._utils import get_route_path, is_async_callable
 from framework.concurrency import run_in_threadpool
 from framework.convertors import (
@@ -103,14 +110,24 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     """
     call = func if is_async_callable(func) else _in_threadpool(func)
 
+    # PERF: the exception handling of ``wrap_app_handling_exceptions`` is inlined here: this
+    # runs for every request, and the wrapper builds two closures per call.
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
-
-        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+        tables: HandlerTables | None = scope.get(SCOPE_KEY)
+        if tables is None:
             response = await call(request)
             await response(scope, receive, send)
-
-        await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+            return
+        tracked = track(send)
+        try:
+            response = await call(request)
+            await response(scope, receive, tracked)
+        except Exception as exc:
+            handler = lookup_handler(exc, *tables)
+            if handler is None:
+                raise
+            await handle_exception(handler, request, exc, tracked, scope, receive)
 
     return app
 

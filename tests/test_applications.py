@@ -288,7 +288,7 @@ def test_build_middleware_stack_layers() -> None:
     exceptions = recorder.app
     assert isinstance(exceptions, ExceptionMiddleware)
     assert exceptions.debug is True
-    assert exceptions.app is app.router
+    assert exceptions.app == app.router.middleware_stack
 
 
 def test_middleware_repr_and_unpacking() -> None:
