@@ -50,6 +50,12 @@ from framework.convertors import (
 )
 from framework.datastructures import URL, URLPath
 from framework.exceptions import HTTPException
+from framework.middleware.bodylimit import SCOPE_KEY as BODY_LIMIT_SCOPE_KEY
+from framework.middleware.bodylimit import (
+    BodySizeLimitMiddleware,
+    RequestBodyTooLarge,
+    declared_length_exceeds,
+)
 from framework.requests import Request
 from framework.responses import PlainTextResponse, RedirectResponse, Response
 from framework.types import ASGIApp, Lifespan, Receive, Scope, Send
@@ -116,11 +122,13 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
         request = Request(scope, receive, send)
         tables: HandlerTables | None = scope.get(SCOPE_KEY)
         if tables is None:
+            _refuse_declared_oversize(scope)
             response = await call(request)
             await response(scope, receive, send)
             return
         tracked = track(send)
         try:
+            _refuse_declared_oversize(scope)
             response = await call(request)
             await response(scope, receive, tracked)
         except Exception as exc:
@@ -130,6 +138,21 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
             await handle_exception(handler, request, exc, tracked, scope, receive)
 
     return app
+
+
+def _limit_body(app: ASGIApp, max_body_size: int | None) -> ASGIApp:
+    return app if max_body_size is None else BodySizeLimitMiddleware(app, max_body_size)
+
+
+def _refuse_declared_oversize(scope: Scope) -> None:
+    """Refuse a body whose declared length is over the limit in force, before the endpoint runs.
+
+    NOTE: as Starlette does for ``max_body_size``, even an endpoint that never reads the body
+    answers 413; the limiters alone would only refuse the body when it is read.
+    """
+    limit: int | None = scope.get(BODY_LIMIT_SCOPE_KEY)
+    if limit is not None and declared_length_exceeds(scope, limit):
+        raise RequestBodyTooLarge(limit)
 
 
 def _in_threadpool(
@@ -326,6 +349,7 @@ class Route(BaseRoute):
         name: str | None = None,
         include_in_schema: bool = True,
         middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         if not path.startswith("/"):
             raise _RouteDefinitionError("Routed paths must start with '/'")
@@ -339,7 +363,7 @@ class Route(BaseRoute):
                 methods = ["GET"]
         else:
             self.app = endpoint
-        self.app = _wrap_middleware(self.app, middleware)
+        self.app = _wrap_middleware(_limit_body(self.app, max_body_size), middleware)
         self.methods: set[str] | None = None
         if methods is not None:
             self.methods = {method.upper() for method in methods}
@@ -510,6 +534,7 @@ class Mount(BaseRoute):
         name: str | None = None,
         *,
         middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         if path != "" and not path.startswith("/"):
             raise _RouteDefinitionError("Routed paths must start with '/'")
@@ -517,7 +542,7 @@ class Mount(BaseRoute):
             raise _RouteDefinitionError("Either 'app=...', or 'routes=' must be specified")
         self.path = path.rstrip("/")
         self._base_app: ASGIApp = app if app is not None else Router(routes=routes)
-        self.app = _wrap_middleware(self._base_app, middleware)
+        self.app = _wrap_middleware(_limit_body(self._base_app, max_body_size), middleware)
         self.name = name
         self.path_regex, self.path_format, self.param_convertors = compile_path(
             self.path + "/{path:path}"
@@ -923,12 +948,13 @@ class Router:
         lifespan: Lifespan[Any] | None = None,
         *,
         middleware: Sequence[Middleware] | None = None,
+        max_body_size: int | None = None,
     ) -> None:
         self.routes = [] if routes is None else list(routes)
         self.redirect_slashes = redirect_slashes
         self.default: ASGIApp = self.not_found if default is None else default
         self.lifespan_context = _lifespan_context(lifespan)
-        self.middleware_stack = _wrap_middleware(self.app, middleware)
+        self.middleware_stack = _wrap_middleware(_limit_body(self.app, max_body_size), middleware)
 
     @property
     def routes(self) -> list[BaseRoute]:

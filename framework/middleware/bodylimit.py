@@ -24,6 +24,7 @@ __all__ = [
     "SCOPE_KEY",
     "BodySizeLimitMiddleware",
     "RequestBodyTooLarge",
+    "declared_length_exceeds",
     "limit_body",
 ]
 
@@ -39,11 +40,13 @@ class RequestBodyTooLarge(HTTPException):
     """Raised by ``receive()`` when the request body exceeds the limit.
 
     It is an ``HTTPException(413)``, so the app's exception handlers may render it; when
-    nothing inside handles it, the middleware answers 413 "Request body too large" itself.
+    nothing inside handles it, the middleware answers 413 "Content Too Large" itself.
     """
 
     def __init__(self, max_body_size: int) -> None:
-        super().__init__(413, "Request body too large")
+        # NOTE: RFC 9110's phrase, spelled out: Python before 3.13 still calls 413 "Request
+        # Entity Too Large", and Starlette answers "Content Too Large" on every version.
+        super().__init__(413, "Content Too Large")
         self.max_body_size = max_body_size
 
 
@@ -66,6 +69,14 @@ def _only_body_too_large(exc: BaseException) -> bool:
     # exception group; it still means "body too large" when that is all it holds.
     inner: tuple[BaseException, ...] | None = getattr(exc, "exceptions", None)
     return bool(inner) and all(_only_body_too_large(item) for item in inner or ())
+
+
+def declared_length_exceeds(scope: Scope, limit: int) -> bool:
+    """Whether the request's ``Content-Length`` header announces more than ``limit`` bytes."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.isdigit() and (len(value) > _MAX_LENGTH_DIGITS or int(value) > limit)
+    return False
 
 
 class BodySizeLimitMiddleware:
@@ -98,7 +109,7 @@ class BodySizeLimitMiddleware:
             if not _only_body_too_large(exc):
                 raise
             if not limiter.response_started:
-                response = PlainTextResponse("Request body too large", status_code=413)
+                response = PlainTextResponse("Content Too Large", status_code=413)
                 await response(scope, receive, send)
             elif not limiter.response_complete:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -144,11 +155,8 @@ class _Limiter:
         limit: int | None = self.scope.get(SCOPE_KEY)
         if limit is not None and not self.length_checked:
             self.length_checked = True
-            for name, value in self.scope["headers"]:
-                if name == b"content-length":
-                    if value.isdigit() and (len(value) > _MAX_LENGTH_DIGITS or int(value) > limit):
-                        raise self._too_large(limit)
-                    break
+            if declared_length_exceeds(self.scope, limit):
+                raise self._too_large(limit)
         message = await self._receive()
         if limit is not None and message["type"] == "http.request":
             self.received += len(message.get("body", b""))

@@ -70,7 +70,7 @@ class Client:
 async def test_declared_length_over_the_limit_is_refused_before_reading() -> None:
     client = Client([b"x" * 2000], content_length=2000)
     status, body = await client.run(BodySizeLimitMiddleware(echo_length, max_body_size=1000))
-    assert (status, body) == (413, b"Request body too large")
+    assert (status, body) == (413, b"Content Too Large")
     assert client.received == 0
 
 
@@ -87,7 +87,7 @@ async def test_body_within_the_limit_is_read() -> None:
 async def test_chunked_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
     client = Client([b"x" * 400] * 5)
     status, body = await client.run(BodySizeLimitMiddleware(echo_length, max_body_size=1000))
-    assert (status, body) == (413, b"Request body too large")
+    assert (status, body) == (413, b"Content Too Large")
     assert client.received == 3
 
 
@@ -204,7 +204,7 @@ async def test_error_is_an_http_exception_the_app_may_render() -> None:
     )
     [error] = caught
     assert isinstance(error, RequestBodyTooLarge)
-    assert (error.max_body_size, error.detail) == (1000, "Request body too large")
+    assert (error.max_body_size, error.detail) == (1000, "Content Too Large")
 
 
 @pytest.mark.anyio
@@ -351,14 +351,14 @@ def test_through_the_test_client(test_client_factory: TestClientFactory) -> None
     client = test_client_factory(BodySizeLimitMiddleware(echo_length, max_body_size=100))
     assert client.post("/", content=b"x" * 100).text == "100"
     response = client.post("/", content=b"x" * 101)
-    assert (response.status_code, response.text) == (413, "Request body too large")
+    assert (response.status_code, response.text) == (413, "Content Too Large")
 
     def chunks() -> Any:
         yield b"x" * 60
         yield b"x" * 60
 
     response = client.post("/", content=chunks())
-    assert (response.status_code, response.text) == (413, "Request body too large")
+    assert (response.status_code, response.text) == (413, "Content Too Large")
 
 
 # ------------------------------------------------------------------------- with the router
@@ -384,7 +384,7 @@ async def test_per_route_limits_in_an_application() -> None:
     )
     assert await Client([b"x" * 1000]).run(app, "/small") == (200, b"1000")
     # NOTE: the app's exception handling renders the HTTPException raised by receive().
-    assert await Client([b"x" * 1001]).run(app, "/small") == (413, b"Request body too large")
+    assert await Client([b"x" * 1001]).run(app, "/small") == (413, b"Content Too Large")
     assert await Client([b"x" * 3000], 3000).run(app, "/avatar") == (200, b"3000")
     assert (await Client([b"x" * 3001], 3001).run(app, "/avatar"))[0] == 413
     assert await Client([b"x" * 2500] * 2).run(app, "/upload/file") == (200, b"5000")
