@@ -2,18 +2,31 @@
 
 Both classes are ASGI apps in the way Starlette's are: ``await Endpoint(scope, receive, send)``
 serves one connection, so a class can be handed to ``Route`` or ``WebSocketRoute`` as is.
+
+Handlers may be typed: their signatures are compiled (see ``framework._compile``) into plans
+that read, validate and encode everything the annotations ask for. ``App(resources=...)``
+compiles each class for its path at start-up through ``__compile__``; a class served by a plain
+``Route`` compiles on its first request instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, ClassVar, Literal
 
 from framework import _json, status
+from framework._compile import (
+    STATE_KEY,
+    build_invoker,
+    build_message_reader,
+    compile_operation,
+    compile_websocket,
+    template_for,
+)
 from framework._exception_handlers import wrap_app_handling_exceptions
-from framework._utils import is_async_callable
-from framework.concurrency import run_in_threadpool
+from framework.converter import APIConverter, ErrorDetail, RequestValidationError, default_converter
 from framework.exceptions import HTTPException
+from framework.plan import OperationPlan, WebSocketPlan
 from framework.requests import Request
 from framework.responses import PlainTextResponse, Response
 from framework.types import Message, Receive, Scope, Send
@@ -33,9 +46,11 @@ _ENCODINGS = (None, "text", "bytes", "json")
 class HTTPEndpoint:
     """Dispatches each request to the method named after its HTTP method (``get``, ``post``...).
 
-    ``HEAD`` falls back to ``get``; handlers may be sync (run in the thread pool) or async, take
-    the :class:`~framework.requests.Request` and return a response. A method without a handler
-    gets 405 with an ``Allow`` header.
+    ``HEAD`` falls back to ``get``; handlers may be sync (run in the thread pool) or async. A
+    Starlette-style handler takes the :class:`~framework.requests.Request` and returns a
+    response; a typed handler declares its parameters and return type instead (path, query,
+    headers, cookies, JSON body, forms, injected objects; see API.md §2). A method without a
+    handler gets 405 with an ``Allow`` header.
 
     Handlers are found once per class, when it is defined: each becomes an :data:`Invoker` made
     by :meth:`_make_invoker`, which subclasses override to change how handlers are called.
@@ -51,29 +66,86 @@ class HTTPEndpoint:
             name = method.lower()
             if getattr(cls, name, None) is not None:
                 invokers[method] = cls._make_invoker(name)
+        cls._install(invokers)
+
+    @classmethod
+    def _install(cls, invokers: dict[str, Invoker]) -> None:
         if "HEAD" not in invokers and "GET" in invokers:
             invokers["HEAD"] = invokers["GET"]
         cls._invokers = invokers
         cls._allowed_methods = tuple(method for method in HTTP_METHODS if method in invokers)
 
     @classmethod
+    def __compile__(
+        cls,
+        path: str,
+        *,
+        route_name: str | None = None,
+        state_type: Any = None,
+        tags: Sequence[str] = (),
+        converter: APIConverter = default_converter,
+    ) -> dict[str, OperationPlan]:
+        """Compile every handler for ``path`` and serve requests through the plans from now on.
+
+        Returns the plans by HTTP method. ``state_type`` is the type of the object the app's
+        lifespan yields (parameters of that type receive it); ``route_name`` defaults to the
+        class name. Raises ``HandlerDefinitionError`` for a handler that cannot be served, and
+        then changes nothing.
+        """
+        name = cls.__name__ if route_name is None else route_name
+        plans: dict[str, OperationPlan] = {}
+        for method in HTTP_METHODS:
+            handler_name = method.lower()
+            if getattr(cls, handler_name, None) is not None:
+                plans[method] = compile_operation(
+                    cls,
+                    handler_name,
+                    path,
+                    route_name=name,
+                    state_type=state_type,
+                    tags=tags,
+                    converter=converter,
+                )
+        cls._install({method: build_invoker(plan, converter) for method, plan in plans.items()})
+        return plans
+
+    @classmethod
     def _make_invoker(cls, name: str) -> Invoker:
-        """How a request reaches the handler method ``name``: called once per class and method."""
-        # NOTE: the handler is looked up on the instance at call time, as Starlette does, so
-        # instance attributes and test doubles patched onto the class take effect.
-        if is_async_callable(getattr(cls, name)):
+        """How a request reaches the handler method ``name``: called once per class and method.
 
-            async def invoke_async(endpoint: HTTPEndpoint, request: Request) -> Response:
-                response: Response = await getattr(endpoint, name)(request)
-                return response
+        The invoker made here compiles the handler on its first request, for the path
+        parameters that request matched, and then stands aside for the compiled invoker.
+        """
 
-            return invoke_async
+        async def invoke_first(endpoint: HTTPEndpoint, request: Request) -> Response:
+            invoker = cls._compile_for(name, request, invoke_first)
+            return await invoker(endpoint, request)
 
-        async def invoke_sync(endpoint: HTTPEndpoint, request: Request) -> Response:
-            response: Response = await run_in_threadpool(getattr(endpoint, name), request)
-            return response
+        return invoke_first
 
-        return invoke_sync
+    @classmethod
+    def _compile_for(cls, name: str, request: Request, placeholder: Invoker) -> Invoker:
+        # NOTE: a plain Route does not tell its endpoint its path template, so the template is
+        # rebuilt from the path parameters the route matched: their names, and the convertors
+        # their values' types come from. Only the parameters' names and types matter to a plan.
+        scope = request.scope
+        state = scope.get("state")
+        state_type = None
+        if isinstance(state, dict) and STATE_KEY in state:
+            state_type = type(state[STATE_KEY])
+        plan = compile_operation(
+            cls,
+            name,
+            template_for(scope.get("path_params") or {}),
+            route_name=cls.__name__,
+            state_type=state_type,
+        )
+        invoker = build_invoker(plan)
+        invokers = cls._invokers
+        for method, current in list(invokers.items()):
+            if current is placeholder:
+                invokers[method] = invoker
+        return invoker
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
@@ -115,10 +187,18 @@ class WebSocketEndpoint:
     (decoded from text or UTF-8 binary frames), or ``None`` for whichever the frame held. A frame
     of the wrong kind, or malformed JSON, closes the connection with 1003 and raises
     ``RuntimeError``. ``max_message_size`` (bytes) overrides the WebSocket's incoming size limit.
+
+    With ``encoding = "json"``, the annotation of ``on_receive``'s ``data`` types the messages:
+    each is structured by the converter, and one that does not fit (or is not JSON) never
+    reaches ``on_receive``; the client is sent ``{"type": "error", "detail": [...]}`` and the
+    connection stays open. :meth:`send_model` encodes outgoing values the same way.
     """
 
     encoding: Literal["text", "bytes", "json"] | None = None
     max_message_size: int | None = None
+    _plan: ClassVar[WebSocketPlan | None] = None
+    _read_message: ClassVar[Callable[[Any], Any] | None] = None
+    _converter: ClassVar[APIConverter] = default_converter
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -131,6 +211,32 @@ class WebSocketEndpoint:
         size = cls.max_message_size
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
             raise ValueError(f"{where}: max_message_size must be a positive integer, got {size!r}.")
+        cls._plan = None
+        cls._read_message = None
+
+    @classmethod
+    def __compile__(
+        cls,
+        path: str,
+        *,
+        route_name: str | None = None,
+        tags: Sequence[str] = (),
+        converter: APIConverter = default_converter,
+    ) -> WebSocketPlan:
+        """Compile the endpoint for ``path``: with ``encoding = "json"``, read the type of
+        incoming messages from ``on_receive``'s ``data`` annotation. Returns the plan; raises
+        ``HandlerDefinitionError`` for an annotation that cannot be served."""
+        plan = compile_websocket(
+            cls,
+            path,
+            route_name=cls.__name__ if route_name is None else route_name,
+            tags=tags,
+            converter=converter,
+        )
+        cls._read_message = build_message_reader(plan, converter)
+        cls._converter = converter
+        cls._plan = plan
+        return plan
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "websocket"
@@ -143,6 +249,10 @@ class WebSocketEndpoint:
 
     async def dispatch(self) -> None:
         """Run the connection: connect, feed each message to ``on_receive``, then disconnect."""
+        cls = type(self)
+        if cls._plan is None:
+            cls.__compile__(template_for(self.scope.get("path_params") or {}))
+        read_message = cls._read_message
         websocket = WebSocket(
             self.scope, self.receive, self.send, max_message_size=self.max_message_size
         )
@@ -155,7 +265,14 @@ class WebSocketEndpoint:
                     message = await websocket.receive()
                     message_type = message["type"]
                     if message_type == "websocket.receive":
-                        data = await self.decode(websocket, message)
+                        if read_message is None:
+                            data = await self.decode(websocket, message)
+                        else:
+                            try:
+                                data = read_message(await self._decode_typed(websocket, message))
+                            except RequestValidationError as exc:
+                                await self._refuse(websocket, exc.errors)
+                                continue
                         await self.on_receive(websocket, data)
                     elif message_type == "websocket.disconnect":
                         close_code = int(message.get("code") or status.WS_1000_NORMAL_CLOSURE)
@@ -198,6 +315,31 @@ class WebSocketEndpoint:
                 await websocket.close(code=status.WS_1003_UNSUPPORTED_DATA)
                 raise RuntimeError("Malformed JSON data received.") from exc
         return data if text is None else text
+
+    async def _decode_typed(self, websocket: WebSocket, message: Message) -> Any:
+        """Decode a message for a typed endpoint: malformed JSON is refused like any message
+        that does not fit, without closing the connection."""
+        if type(self).decode is not WebSocketEndpoint.decode:
+            return await self.decode(websocket, message)
+        text: str | None = message.get("text")
+        try:
+            if text is None:
+                return _json.loads((message.get("bytes") or b"").decode("utf-8"))
+            return _json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            detail = ErrorDetail(("data",), f"invalid JSON ({exc})", "json_invalid")
+            raise RequestValidationError([detail]) from None
+
+    async def _refuse(self, websocket: WebSocket, errors: list[ErrorDetail]) -> None:
+        await websocket.send_json(
+            {"type": "error", "detail": [error.as_dict() for error in errors]}
+        )
+
+    async def send_model(self, websocket: WebSocket, value: object, as_type: Any = None) -> None:
+        """Send ``value`` as a JSON text message, unstructured by the endpoint's converter as
+        ``as_type`` (by default, as the type of ``value``)."""
+        encode = type(self)._converter.encode_fn(type(value) if as_type is None else as_type)
+        await websocket.send_text(encode(value).decode("utf-8"))
 
     async def on_connect(self, websocket: WebSocket) -> None:
         """Called when a client connects; accepts the connection unless overridden."""
