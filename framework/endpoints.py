@@ -23,7 +23,14 @@ from framework._compile import (
     compile_websocket,
     template_for,
 )
-from framework._exception_handlers import wrap_app_handling_exceptions
+from framework._exception_handlers import (
+    SCOPE_KEY,
+    HandlerTables,
+    handle_exception,
+    lookup_handler,
+    track,
+    wrap_app_handling_exceptions,
+)
 from framework.converter import APIConverter, ErrorDetail, RequestValidationError, default_converter
 from framework.exceptions import HTTPException
 from framework.plan import OperationPlan, WebSocketPlan
@@ -158,19 +165,34 @@ class HTTPEndpoint:
 
     async def dispatch(self) -> None:
         """Serve the request: call its handler and send the response, or handle the exception."""
-        request = Request(self.scope, receive=self.receive)
+        scope = self.scope
+        receive = self.receive
+        request = Request(scope, receive=receive)
         # NOTE: custom verbs (PROPFIND...) are not dispatched: a request must never be able to
         # call an arbitrary method of the class by naming it.
-        invoker = self._invokers.get(self.scope["method"])
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        invoker = self._invokers.get(scope["method"])
+        tables: HandlerTables | None = scope.get(SCOPE_KEY)
+        if tables is None:
+            if invoker is None:
+                response = await self.method_not_allowed(request)
+            else:
+                response = await invoker(self, request)
+            await response(scope, receive, self.send)
+            return
+        # PERF: what wrap_app_handling_exceptions does, without building two closures per
+        # request: exceptions go to the app's handlers, unless the response has started.
+        send = track(self.send)
+        try:
             if invoker is None:
                 response = await self.method_not_allowed(request)
             else:
                 response = await invoker(self, request)
             await response(scope, receive, send)
-
-        await wrap_app_handling_exceptions(app, request)(self.scope, self.receive, self.send)
+        except Exception as exc:
+            handler = lookup_handler(exc, *tables)
+            if handler is None:
+                raise
+            await handle_exception(handler, request, exc, send, scope, receive)
 
     async def method_not_allowed(self, request: Request) -> Response:
         """Answer 405: raise ``HTTPException`` inside an app (its handlers apply), else respond."""
