@@ -8,7 +8,9 @@ from framework.applications import App
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.exceptions import HTTPException, WebSocketException
+from framework.params import Body, Cookie, File, Form, Header, Path, Query, raises, status_code
 from framework.requests import Request
+from framework.resources import Resource
 from framework.responses import (
     FileResponse,
     HTMLResponse,
@@ -27,16 +29,24 @@ __all__ = [
     "App",
     "BackgroundTask",
     "BackgroundTasks",
+    "Body",
+    "Cookie",
+    "File",
     "FileResponse",
+    "Form",
     "HTMLResponse",
     "HTTPEndpoint",
     "HTTPException",
+    "Header",
     "Host",
     "JSONResponse",
     "Mount",
+    "Path",
     "PlainTextResponse",
+    "Query",
     "RedirectResponse",
     "Request",
+    "Resource",
     "Response",
     "Route",
     "Router",
@@ -47,4 +57,6 @@ __all__ = [
     "WebSocketException",
     "WebSocketRoute",
     "__version__",
+    "raises",
+    "status_code",
 ]

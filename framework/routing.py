@@ -27,7 +27,7 @@ from collections.abc import (
     Sequence,
 )
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, Protocol, SupportsIndex, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, SupportsIndex, Union, cast, overload
 
 from framework._exception_handlers import (
     SCOPE_KEY,
@@ -906,8 +906,14 @@ def _sync_generator_lifespan(
     return context
 
 
+_AnyLifespan = Union[  # noqa: UP007
+    Lifespan[Any], Callable[[Any], contextlib.AbstractAsyncContextManager[object]]
+]
+"""Starlette's lifespans, and those yielding any object as the app's typed state."""
+
+
 def _lifespan_context(
-    lifespan: Lifespan[Any] | None,
+    lifespan: _AnyLifespan | None,
 ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
     """An async context manager factory for ``lifespan``; generator functions are deprecated."""
     if lifespan is None:
@@ -937,7 +943,8 @@ class Router:
     Unmatched HTTP requests are redirected to the same path with the trailing slash toggled when
     that would match (``redirect_slashes``), else passed to ``default`` (404 by default).
     ``lifespan`` is an async context manager factory called with the app; a mapping it yields
-    is merged into the lifespan scope's ``state``.
+    is merged into the lifespan scope's ``state``, and any other object is kept there under
+    ``framework._compile.STATE_KEY`` as the app's typed state.
     """
 
     def __init__(
@@ -945,7 +952,7 @@ class Router:
         routes: Sequence[BaseRoute] | None = None,
         redirect_slashes: bool = True,
         default: ASGIApp | None = None,
-        lifespan: Lifespan[Any] | None = None,
+        lifespan: _AnyLifespan | None = None,
         *,
         middleware: Sequence[Middleware] | None = None,
         max_body_size: int | None = None,
@@ -1003,6 +1010,9 @@ class Router:
 
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the lifespan protocol around ``lifespan_context``."""
+        # NOTE: imported here, not at the top: the typed layer imports this module.
+        from framework._compile import STATE_KEY
+
         started = False
         await receive()
         try:
@@ -1012,7 +1022,12 @@ class Router:
                         raise RuntimeError(
                             'The server does not support "state" in the lifespan scope.'
                         )
-                    scope["state"].update(state)
+                    if isinstance(state, Mapping):
+                        scope["state"].update(state)
+                    else:
+                        # NOTE: any other object is the app's typed state; servers copy
+                        # ``state`` into every request, so handlers find it there.
+                        scope["state"][STATE_KEY] = state
                 await send({"type": "lifespan.startup.complete"})
                 started = True
                 await receive()

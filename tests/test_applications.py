@@ -218,13 +218,25 @@ def test_configuration_errors_are_reported_at_registration() -> None:
 
 
 def test_surface_matches_starlette_1() -> None:
-    """Starlette 1.0 removed the startup/shutdown hooks and the decorator APIs."""
-    assert list(inspect.signature(App).parameters) == [
+    """Starlette 1.0 removed the startup/shutdown hooks and the decorator APIs.
+
+    Starlette's positional parameters come first, in its order; the typed layer's are
+    keyword-only, as is ``max_body_size`` in Starlette 1.x.
+    """
+    parameters = inspect.signature(App).parameters.values()
+    assert [p.name for p in parameters if p.kind is not p.KEYWORD_ONLY] == [
         "debug",
         "routes",
         "middleware",
         "exception_handlers",
         "lifespan",
+    ]
+    assert [p.name for p in parameters if p.kind is p.KEYWORD_ONLY] == [
+        "resources",
+        "openapi_url",
+        "title",
+        "version",
+        "max_body_size",
     ]
     for removed in ("route", "websocket_route", "middleware", "exception_handler", "on_event"):
         assert not hasattr(App, removed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from framework._exception_handlers import (
@@ -15,7 +15,7 @@ from framework._exception_handlers import (
 )
 from framework.exceptions import HTTPException, WebSocketException
 from framework.requests import HTTPConnection, Request
-from framework.responses import PlainTextResponse, Response
+from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 from framework.websockets import WebSocket
 
@@ -33,6 +33,23 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
+def _http_exception_as_json_for(
+    json_errors: Callable[[HTTPConnection], bool],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The default ``HTTPException`` handler, answering ``{"detail": ...}`` as JSON for the
+    requests ``json_errors`` picks (those served by typed handlers) and plain text otherwise."""
+
+    async def http_exception(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code not in _BODYLESS_STATUSES and json_errors(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        return await _http_exception(request, exc)
+
+    return http_exception
+
+
 async def _websocket_exception(websocket: WebSocket, exc: Exception) -> None:
     """Default handler for ``WebSocketException``: close with its code and reason."""
     assert isinstance(exc, WebSocketException)
@@ -44,6 +61,10 @@ class ExceptionMiddleware:
 
     The handler tables are also put in the scope, so that each route can answer an exception
     raised by its endpoint from inside, before it crosses any user middleware.
+
+    ``json_errors``, when given, picks the requests whose ``HTTPException`` the default handler
+    answers as JSON ``{"detail": ...}`` (as OpenAPI documents typed handlers' errors) instead of
+    plain text.
     """
 
     def __init__(
@@ -51,12 +72,16 @@ class ExceptionMiddleware:
         app: ASGIApp,
         handlers: Mapping[Any, ExceptionHandler] | None = None,
         debug: bool = False,
+        *,
+        json_errors: Callable[[HTTPConnection], bool] | None = None,
     ) -> None:
         self.app = app
         self.debug = debug  # NOTE: unused; kept so the signature matches Starlette's.
         # NOTE: the defaults are coroutine functions so that they never cost a thread hop.
         self._exception_handlers: dict[Any, ExceptionHandler] = {
-            HTTPException: _http_exception,
+            HTTPException: (
+                _http_exception if json_errors is None else _http_exception_as_json_for(json_errors)
+            ),
             WebSocketException: _websocket_exception,
         }
         self._status_handlers: dict[int, ExceptionHandler] = {}

@@ -1,0 +1,1 @@
+"""Resource modules and packages wired by the tests of resources and typed apps."""

@@ -1,0 +1,1 @@
+"""A package whose module has a handler that cannot be served."""

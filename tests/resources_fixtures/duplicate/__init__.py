@@ -1,0 +1,1 @@
+"""Two modules serving GET /things: an error at start-up."""

@@ -1,0 +1,1 @@
+"""A resources package: every module below is imported and scanned."""
