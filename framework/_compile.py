@@ -277,7 +277,9 @@ class _Signature:
         if not isinstance(inspect.getattr_static(cls, method_name), staticmethod):
             if not parameters:
                 raise _fail(self.qualified, None, "a handler method must take 'self'")
-            parameters = parameters[1:]
+            # NOTE: ``*args`` takes ``self`` along with everything else.
+            if parameters[0].kind is not parameters[0].VAR_POSITIONAL:
+                parameters = parameters[1:]
         self.parameters = parameters
         self.hints, self.unresolved = _resolve_hints(func)
 
@@ -289,19 +291,33 @@ class _Signature:
             )
         return _hoist_annotated(self.hints.get(name, inspect.Parameter.empty))
 
-    def is_starlette_style(self) -> bool:
-        """``(self, request)`` with no or a ``Request`` annotation, returning a response."""
-        if len(self.parameters) != 1:
-            return False
-        only = self.parameters[0]
-        if only.kind not in (only.POSITIONAL_ONLY, only.POSITIONAL_OR_KEYWORD):
-            return False
-        name = only.name
-        if name in self.hints and not _is_request_type(self.hints[name]):
-            return False
-        if "return" in self.hints:
-            return _is_response_type(self.hints["return"])
-        return True
+    def starlette_request(self) -> inspect.Parameter | None:
+        """The parameter receiving the request, if the handler is Starlette-style.
+
+        Starlette calls ``handler(request)``: so is a handler whose first parameter takes the
+        request (no annotation, or a ``Request`` one) while the others are never passed (they
+        have defaults and no annotations, or are ``*args``/``**kwargs``), or a bare
+        ``(*args, **kwargs)`` wrapper; and it returns a response (or says nothing of it).
+        """
+        parameters = self.parameters
+        if not parameters:
+            return None
+        returned = self.hints.get("return")
+        if returned is not None and not _is_response_type(returned):
+            return None
+        first = parameters[0]
+        if first.kind is first.VAR_POSITIONAL:
+            return first
+        if first.kind not in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD):
+            return None
+        if first.name in self.hints and not _is_request_type(self.hints[first.name]):
+            return None
+        for other in parameters[1:]:
+            if other.kind in (other.VAR_POSITIONAL, other.VAR_KEYWORD):
+                continue
+            if other.default is other.empty or other.name in self.hints:
+                return None
+        return first
 
 
 # --- compiling
@@ -328,18 +344,16 @@ def compile_operation(
         raise _fail(signature.qualified, None, f"its path {path!r} is invalid ({exc})") from None
     func = signature.func
     summary, description = _docstring(func)
-    if signature.is_starlette_style():
-        only = signature.parameters[0]
+    takes_request = signature.starlette_request()
+    if takes_request is not None:
         returned = signature.hints.get("return", Response)
-        parameters: tuple[ParameterPlan, ...] = (
-            ParameterPlan(
-                name=only.name,
-                location=Location.INJECTED,
-                wire_name=only.name,
-                annotation=signature.hints.get(only.name, Request),
-                injector="request",
-            ),
+        name = (
+            "request" if takes_request.kind is takes_request.VAR_POSITIONAL else takes_request.name
         )
+        annotation = signature.hints.get(takes_request.name, Request)
+        if not _is_request_type(annotation):
+            annotation = Request
+        parameters: tuple[ParameterPlan, ...] = (_injected(name, annotation, "request"),)
     else:
         returned = _return_type(signature, converter)
         parameters = _parameters(signature, path, path_types, state_type, converter)

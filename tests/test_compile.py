@@ -268,12 +268,38 @@ def test_starlette_style_handlers_compile_to_a_plain_plan() -> None:
         async def put(self, request: Request) -> JSONResponse:
             return JSONResponse({})
 
-    for method, name in [("get", "request"), ("post", "req"), ("put", "request")]:
+        async def patch(self, request, extra=None, *rest, **options):  # type: ignore[no-untyped-def]
+            return PlainTextResponse("never given extra arguments")
+
+        async def delete(*args, **kwargs):  # type: ignore[no-untyped-def]
+            return PlainTextResponse("a wrapper without functools.wraps")
+
+    cases = [
+        ("get", "request"),
+        ("post", "req"),
+        ("put", "request"),
+        ("patch", "request"),
+        ("delete", "request"),
+    ]
+    for method, name in cases:
         plan = plan_of(Plain, method, "/users/{id}")
         (only,) = plan.parameters
         assert (only.name, only.location, only.injector) == (name, Location.INJECTED, "request")
         assert issubclass(plan.return_type, Response)
         assert plan.status_code == 200
+
+
+def test_typed_extras_make_a_typed_handler() -> None:
+    class Typed(HTTPEndpoint):
+        async def get(self, request: Request, limit: int = 3) -> JSONResponse:
+            return JSONResponse(limit)
+
+        async def post(self, request, limit=3) -> dict[str, int]:  # type: ignore[no-untyped-def]
+            return {}
+
+    request, limit = plan_of(Typed).parameters
+    assert (request.injector, limit.location) == ("request", Location.QUERY)
+    assert_definition_error(Typed, "limit", "has no annotation", method="post")
 
 
 def test_starlette_style_tolerates_unresolvable_annotations() -> None:

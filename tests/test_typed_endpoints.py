@@ -222,7 +222,9 @@ def test_validator_failures_in_the_body(test_client_factory: TestClientFactory) 
     ]
 
 
-@pytest.mark.parametrize("content", [b"{", b"[1,]", b"\xff", b"{" * 100_000])
+@pytest.mark.parametrize(
+    "content", [b"{", b"[1,]", b"\xff", b"{" * 100_000, b"[" * 100_000 + b"]" * 100_000]
+)
 def test_invalid_json(test_client_factory: TestClientFactory, content: bytes) -> None:
     client = serve(test_client_factory, ("/todos", TodoList))
     response = client.post("/todos", content=content)
@@ -562,6 +564,9 @@ class StarletteStyle(HTTPEndpoint):
     async def put(self, request: Request) -> JSONResponse:
         return JSONResponse(await request.json())
 
+    async def patch(self, request, extra=None):  # type: ignore[no-untyped-def]
+        return PlainTextResponse(f"patch {extra}")
+
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_starlette_style_endpoints_are_unchanged(
@@ -577,6 +582,7 @@ def test_starlette_style_endpoints_are_unchanged(
     assert client.get("/users/ada").text == "get ada"
     assert client.post("/users/bob").text == "post bob"
     assert client.put("/users/x", json=[1, {"a": None}]).json() == [1, {"a": None}]
+    assert client.patch("/users/x?extra=1").text == "patch None"
     assert client.delete("/users/x").status_code == 405
 
 
