@@ -218,9 +218,14 @@ def template_for(path_params: Mapping[str, Any]) -> str:
     return "".join(parts) or "/"
 
 
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
 def _snake_case(name: str) -> str:
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", name)
-    return "_".join(word.lower() for word in words) or "operation"
+    """``TodoList`` → ``todo_list``, ``HTTPThingV2`` → ``http_thing_v2`` (as OpenAPI names)."""
+    words = _WORD_BOUNDARY.sub("_", name).lower()
+    return _NOT_WORD.sub("_", words).strip("_") or "operation"
 
 
 def _docstring(func: Callable[..., Any]) -> tuple[str | None, str | None]:

@@ -360,7 +360,7 @@ def test_operation_ids_summary_and_tags() -> None:
     plan = compile_operation(
         HTTPThingV2, "get", "/", route_name="HTTPThingV2", tags=["things", "misc"]
     )
-    assert plan.operation_id == "http_thing_v_2_get"
+    assert plan.operation_id == "http_thing_v2_get"
     assert plan.summary == "Count the things."
     assert plan.description == "More."
     assert plan.tags == ("things", "misc")
