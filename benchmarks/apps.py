@@ -1,6 +1,6 @@
 """The benchmarked endpoints, built the same way on each framework and as raw ASGI.
 
-Every app answers the same requests with byte-identical bodies; ``run.py`` checks that before timing.
+Every app answers the same requests with identical bodies; ``run.py`` checks that before timing.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Any
 from framework.types import ASGIApp, Receive, Scope, Send
 
 FILLER_ROUTES = 200
-APPS: dict[str, Callable[[], ASGIApp]] = {}
+AppFactory = Callable[[], ASGIApp]
+APPS: dict[str, AppFactory] = {}
 
 
-def register(name: str) -> Callable[[Callable[[], ASGIApp]], Callable[[], ASGIApp]]:
-    def decorate(factory: Callable[[], ASGIApp]) -> Callable[[], ASGIApp]:
+def register(name: str) -> Callable[[AppFactory], AppFactory]:
+    def decorate(factory: AppFactory) -> AppFactory:
         APPS[name] = factory
         return factory
 

@@ -31,7 +31,7 @@ def is_async_callable(obj: Any) -> Any:
 
 
 def get_route_path(scope: Scope) -> str:
-    """The part of ``scope["path"]`` below the app's ``root_path``, which routing matches against."""
+    """The part of ``scope["path"]`` below the app's ``root_path``: what routing matches."""
     path: str = scope["path"]
     root_path: str = scope.get("root_path", "")
     if not root_path:

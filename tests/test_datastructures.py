@@ -1548,9 +1548,9 @@ def test_comma_separated_strings_str_round_trip(items: list[str]) -> None:
 @pytest.mark.anyio
 async def test_upload_file_close_twice_is_harmless() -> None:
     # Regression: the second close asked the closed spooled file for its position.
-    spooled = tempfile.SpooledTemporaryFile(max_size=1024)
-    upload = UploadFile(spooled, filename="a.txt")  # type: ignore[arg-type]
-    await upload.write(b"data")
-    await upload.close()
-    await upload.close()
-    assert upload.file.closed
+    with tempfile.SpooledTemporaryFile(max_size=1024) as spooled:
+        upload = UploadFile(spooled, filename="a.txt")  # type: ignore[arg-type]
+        await upload.write(b"data")
+        await upload.close()
+        await upload.close()
+        assert upload.file.closed
