@@ -792,6 +792,19 @@ def _operation(
         for p in plan.parameters
         if p.location in _PARAMETER_LOCATIONS
     ]
+    # NOTE: a handler taking only the request still serves a templated path, and OpenAPI
+    # requires every template parameter to be declared: document those from the convertor.
+    declared = {p.wire_name for p in plan.parameters if p.location is Location.PATH}
+    parameters += [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _narrow_to_convertor({"type": "string"}, convertor),
+        }
+        for name, convertor in convertors.items()
+        if name not in declared
+    ]
     if parameters:
         operation["parameters"] = parameters
     body = _request_body(plan, registry)

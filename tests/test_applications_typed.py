@@ -235,16 +235,17 @@ def test_typed_classes_in_explicit_routes_are_compiled(
         App(routes=[Route("/broken/{item_id}", Broken)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="build_openapi leaves out the path parameters of handlers taking only the request",
-)
 def test_starlette_style_handlers_under_path_parameters_are_documented() -> None:
     app = App(
         routes=[Mount("/v1/{tenant}", routes=[Route("/legacy", Legacy)])],
         resources=["tests.resources_fixtures.todo"],
     )
-    validate(app.openapi())
+    document = app.openapi()
+    validate(document)
+    operation = next(iter(document["paths"]["/v1/{tenant}/legacy"].values()))
+    assert [(p["name"], p["in"], p["required"]) for p in operation["parameters"]] == [
+        ("tenant", "path", True)
+    ]
 
 
 def test_routes_added_later_are_compiled_and_documented(
