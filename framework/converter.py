@@ -20,7 +20,7 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -212,40 +212,31 @@ def _iso_text(value: str) -> str:
     return value
 
 
-def _structure_datetime(value: Any, _: Any) -> datetime.datetime:
-    if value.__class__ is str:
-        try:
-            return datetime.datetime.fromisoformat(_iso_text(value))
-        except ValueError:
-            pass
-    raise _Invalid("expected an ISO 8601 datetime")
+_T = TypeVar("_T")
 
 
-def _structure_date(value: Any, _: Any) -> datetime.date:
-    if value.__class__ is str:
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise _Invalid("expected an ISO 8601 date")
+def _from_text(parse: Callable[[str], _T], message: str) -> Callable[[Any, Any], _T]:
+    """A strict structure hook for a type written as a string in JSON (dates, UUIDs)."""
+
+    def structure(value: Any, _: Any) -> _T:
+        if value.__class__ is str:
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+        raise _Invalid(message)
+
+    return structure
 
 
-def _structure_time(value: Any, _: Any) -> datetime.time:
-    if value.__class__ is str:
-        try:
-            return datetime.time.fromisoformat(_iso_text(value))
-        except ValueError:
-            pass
-    raise _Invalid("expected an ISO 8601 time")
-
-
-def _structure_uuid(value: Any, _: Any) -> uuid.UUID:
-    if value.__class__ is str:
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
-    raise _Invalid("expected a UUID")
+_structure_datetime = _from_text(
+    lambda text: datetime.datetime.fromisoformat(_iso_text(text)), "expected an ISO 8601 datetime"
+)
+_structure_date = _from_text(datetime.date.fromisoformat, "expected an ISO 8601 date")
+_structure_time = _from_text(
+    lambda text: datetime.time.fromisoformat(_iso_text(text)), "expected an ISO 8601 time"
+)
+_structure_uuid = _from_text(uuid.UUID, "expected a UUID")
 
 
 _NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
