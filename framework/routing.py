@@ -602,11 +602,8 @@ class Mount(BaseRoute):
             )
             if path_kwarg is not None:
                 remaining["path"] = path_kwarg
-            for route in self.routes:
-                try:
-                    url = route.url_path_for(child_name, **remaining)
-                except NoMatchFound:
-                    continue
+            url = _child_url_path(self.routes, child_name, remaining)
+            if url is not None:
                 return URLPath(path=prefix.rstrip("/") + url, protocol=_url_protocol(url))
         raise NoMatchFound(name, path_params)
 
@@ -622,6 +619,18 @@ class Mount(BaseRoute):
     def __repr__(self) -> str:
         name = self.name or ""
         return f"{type(self).__name__}(path={self.path!r}, name={name!r}, app={self.app!r})"
+
+
+def _child_url_path(
+    routes: Sequence[BaseRoute], name: str, path_params: dict[str, Any]
+) -> URLPath | None:
+    """The path of the first of ``routes`` that can build ``name``, or ``None``."""
+    for route in routes:
+        try:
+            return route.url_path_for(name, **path_params)
+        except NoMatchFound:
+            continue
+    return None
 
 
 # host [":" port], host being a bracketed IP literal or an RFC 3986 reg-name.
@@ -697,11 +706,8 @@ class Host(BaseRoute):
         elif self.name is None or name.startswith(self.name + ":"):
             child_name = name if self.name is None else name[len(self.name) + 1 :]
             host, remaining = _replace_params(self.host_format, self.param_convertors, path_params)
-            for route in self.routes:
-                try:
-                    url = route.url_path_for(child_name, **remaining)
-                except NoMatchFound:
-                    continue
+            url = _child_url_path(self.routes, child_name, remaining)
+            if url is not None:
                 return URLPath(path=str(url), protocol=_url_protocol(url), host=host)
         raise NoMatchFound(name, path_params)
 
