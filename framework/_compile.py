@@ -61,7 +61,9 @@ __all__ = [
     "build_message_reader",
     "compile_operation",
     "compile_websocket",
+    "lifespan_state",
     "template_for",
+    "websocket_state_parameters",
 ]
 
 STATE_KEY = "framework.lifespan_state"
@@ -662,6 +664,31 @@ def compile_websocket(
     )
 
 
+_WS_CALLBACKS = ("on_connect", "on_receive", "on_disconnect")
+
+
+def websocket_state_parameters(endpoint_cls: type, state_type: Any) -> dict[str, str]:
+    """For each callback of a ``WebSocketEndpoint`` (``on_connect``, ``on_receive``,
+    ``on_disconnect``) that takes the lifespan state, the name of the parameter receiving it:
+    the one annotated with ``state_type``, the type of the object the app's lifespan yields."""
+    if state_type is None:
+        return {}
+    found: dict[str, str] = {}
+    for callback in _WS_CALLBACKS:
+        signature = _Signature(endpoint_cls, callback)
+        for parameter in signature.parameters:
+            if signature.hints.get(parameter.name) is not state_type:
+                continue
+            if parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+                raise _fail(
+                    signature.qualified,
+                    parameter.name,
+                    "the lifespan state is passed by keyword; make the parameter a regular one",
+                )
+            found[callback] = parameter.name
+    return found
+
+
 _DELIVERED: dict[str | None, Any] = {"text": str, "bytes": bytes, None: Union[str, bytes]}  # noqa: UP007
 
 
@@ -777,7 +804,8 @@ def _invalid_request(problems: _Problems, request: Request) -> Response:
     return JSONResponse({"detail": [error.as_dict() for error in errors]}, status_code=422)
 
 
-def _lifespan_state(scope: Mapping[str, Any], handler: str) -> Any:
+def lifespan_state(scope: Mapping[str, Any], handler: str) -> Any:
+    """The object the app's lifespan yielded, for ``handler`` (named in the error if none)."""
     state = scope.get("state")
     if state is not None and STATE_KEY in state:
         return state[STATE_KEY]
@@ -932,7 +960,7 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
                         tasks = BackgroundTasks()
                     kwargs[pname] = tasks
                 else:
-                    kwargs[pname] = _lifespan_state(request.scope, qualified)
+                    kwargs[pname] = lifespan_state(request.scope, qualified)
         handler = getattr(endpoint, name)
         try:
             if is_async:

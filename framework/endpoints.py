@@ -21,7 +21,9 @@ from framework._compile import (
     build_message_reader,
     compile_operation,
     compile_websocket,
+    lifespan_state,
     template_for,
+    websocket_state_parameters,
 )
 from framework._exception_handlers import (
     SCOPE_KEY,
@@ -214,6 +216,9 @@ class WebSocketEndpoint:
     each is structured by the converter, and one that does not fit (or is not JSON) never
     reaches ``on_receive``; the client is sent ``{"type": "error", "detail": [...]}`` and the
     connection stays open. :meth:`send_model` encodes outgoing values the same way.
+
+    A callback may also take the object the app's lifespan yields, by annotating a parameter
+    with its type (``async def on_receive(self, websocket, data: Msg, state: AppState)``).
     """
 
     encoding: Literal["text", "bytes", "json"] | None = None
@@ -221,6 +226,7 @@ class WebSocketEndpoint:
     _plan: ClassVar[WebSocketPlan | None] = None
     _read_message: ClassVar[Callable[[Any], Any] | None] = None
     _converter: ClassVar[APIConverter] = default_converter
+    _state_parameters: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -235,6 +241,7 @@ class WebSocketEndpoint:
             raise ValueError(f"{where}: max_message_size must be a positive integer, got {size!r}.")
         cls._plan = None
         cls._read_message = None
+        cls._state_parameters = {}
 
     @classmethod
     def __compile__(
@@ -242,12 +249,15 @@ class WebSocketEndpoint:
         path: str,
         *,
         route_name: str | None = None,
+        state_type: Any = None,
         tags: Sequence[str] = (),
         converter: APIConverter = default_converter,
     ) -> WebSocketPlan:
         """Compile the endpoint for ``path``: with ``encoding = "json"``, read the type of
-        incoming messages from ``on_receive``'s ``data`` annotation. Returns the plan; raises
-        ``HandlerDefinitionError`` for an annotation that cannot be served."""
+        incoming messages from ``on_receive``'s ``data`` annotation; callbacks with a parameter
+        of type ``state_type`` (what the app's lifespan yields) receive that object. Returns
+        the plan; raises ``HandlerDefinitionError`` for an annotation that cannot be served."""
+        state_parameters = websocket_state_parameters(cls, state_type)
         plan = compile_websocket(
             cls,
             path,
@@ -257,6 +267,7 @@ class WebSocketEndpoint:
         )
         cls._read_message = build_message_reader(plan, converter)
         cls._converter = converter
+        cls._state_parameters = state_parameters
         cls._plan = plan
         return plan
 
@@ -272,15 +283,21 @@ class WebSocketEndpoint:
     async def dispatch(self) -> None:
         """Run the connection: connect, feed each message to ``on_receive``, then disconnect."""
         cls = type(self)
+        scope = self.scope
         if cls._plan is None:
-            cls.__compile__(template_for(self.scope.get("path_params") or {}))
+            state = scope.get("state")
+            state_type = None
+            if isinstance(state, dict) and STATE_KEY in state:
+                state_type = type(state[STATE_KEY])
+            cls.__compile__(template_for(scope.get("path_params") or {}), state_type=state_type)
         read_message = cls._read_message
+        connect_kwargs, receive_kwargs, disconnect_kwargs = self._state_kwargs()
         websocket = WebSocket(
             self.scope, self.receive, self.send, max_message_size=self.max_message_size
         )
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            await self.on_connect(websocket)
+            await self.on_connect(websocket, **connect_kwargs)
             close_code = status.WS_1000_NORMAL_CLOSURE
             try:
                 while True:
@@ -295,7 +312,7 @@ class WebSocketEndpoint:
                             except RequestValidationError as exc:
                                 await self._refuse(websocket, exc.errors)
                                 continue
-                        await self.on_receive(websocket, data)
+                        await self.on_receive(websocket, data, **receive_kwargs)
                     elif message_type == "websocket.disconnect":
                         close_code = int(message.get("code") or status.WS_1000_NORMAL_CLOSURE)
                         break
@@ -307,9 +324,22 @@ class WebSocketEndpoint:
                 close_code = status.WS_1011_INTERNAL_ERROR
                 raise
             finally:
-                await self.on_disconnect(websocket, close_code)
+                await self.on_disconnect(websocket, close_code, **disconnect_kwargs)
 
         await wrap_app_handling_exceptions(app, websocket)(self.scope, self.receive, self.send)
+
+    def _state_kwargs(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The keyword arguments carrying the lifespan state to each callback that takes it."""
+        wanted = type(self)._state_parameters
+        if not wanted:
+            return {}, {}, {}
+        cls = type(self)
+        state = lifespan_state(self.scope, f"{cls.__module__}.{cls.__qualname__}")
+        found = [
+            {wanted[callback]: state} if callback in wanted else {}
+            for callback in ("on_connect", "on_receive", "on_disconnect")
+        ]
+        return found[0], found[1], found[2]
 
     async def decode(self, websocket: WebSocket, message: Message) -> Any:
         """The payload of a ``websocket.receive`` message, as ``encoding`` asks."""
@@ -363,12 +393,16 @@ class WebSocketEndpoint:
         encode = type(self)._converter.encode_fn(type(value) if as_type is None else as_type)
         await websocket.send_text(encode(value).decode("utf-8"))
 
-    async def on_connect(self, websocket: WebSocket) -> None:
+    # NOTE: the callbacks take ``*args, **kwargs`` so that an override may add a parameter
+    # for the lifespan state and still type-check as an override.
+    async def on_connect(self, websocket: WebSocket, *args: Any, **kwargs: Any) -> None:
         """Called when a client connects; accepts the connection unless overridden."""
         await websocket.accept()
 
-    async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+    async def on_receive(self, websocket: WebSocket, data: Any, *args: Any, **kwargs: Any) -> None:
         """Called with each decoded message; override to handle them."""
 
-    async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
+    async def on_disconnect(
+        self, websocket: WebSocket, close_code: int, *args: Any, **kwargs: Any
+    ) -> None:
         """Called once the connection has ended, with its close code; override to clean up."""

@@ -378,7 +378,11 @@ def wire_resources(
             else:
                 websockets.append(
                     cls.__compile__(
-                        wired.path, route_name=wired.name, tags=wired.tags, converter=converter
+                        wired.path,
+                        route_name=wired.name,
+                        state_type=state_type,
+                        tags=wired.tags,
+                        converter=converter,
                     )
                 )
                 routes.append(WebSocketRoute(wired.path, cls, name=wired.name))
@@ -425,7 +429,10 @@ def compile_routes(
             if isinstance(endpoint, type) and issubclass(endpoint, WebSocketEndpoint):
                 websockets.append(
                     endpoint.__compile__(
-                        prefix + route.path, route_name=route.name, converter=converter
+                        prefix + route.path,
+                        route_name=route.name,
+                        state_type=state_type,
+                        converter=converter,
                     )
                 )
         elif isinstance(route, Mount):

@@ -1,0 +1,1 @@
+"""The todo app's resources: ``App(resources=["examples.todo.resources"])`` wires every module."""
