@@ -135,3 +135,43 @@ def raw_app() -> ASGIApp:
             await reply(send, text, b"Not Found")
 
     return app
+
+
+SCALING_SIZES = (10, 100, 1000)
+SCALING_APPS: dict[str, AppFactory] = {}
+
+
+def _scaling_routes(route_class: Any, endpoint: Any, size: int) -> list[Any]:
+    return [route_class(f"/r{i}/{{x}}", endpoint) for i in range(size)]
+
+
+def framework_scaling_app() -> ASGIApp:
+    """One mount per table size, each holding that many parameterised routes."""
+    from framework.applications import App
+    from framework.requests import Request
+    from framework.responses import PlainTextResponse, Response
+    from framework.routing import Mount, Route
+
+    async def echo(request: Request) -> Response:
+        return PlainTextResponse(request.path_params["x"])
+
+    mounts = [Mount(f"/n{n}", routes=_scaling_routes(Route, echo, n)) for n in SCALING_SIZES]
+    return App(routes=mounts)
+
+
+def starlette_scaling_app() -> ASGIApp:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Mount, Route
+
+    async def echo(request: Request) -> Response:
+        return PlainTextResponse(request.path_params["x"])
+
+    mounts = [Mount(f"/n{n}", routes=_scaling_routes(Route, echo, n)) for n in SCALING_SIZES]
+    app: ASGIApp = Starlette(routes=mounts)
+    return app
+
+
+SCALING_APPS["framework"] = framework_scaling_app
+SCALING_APPS["starlette"] = starlette_scaling_app

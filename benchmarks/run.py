@@ -2,10 +2,12 @@
 
     python -m benchmarks.run [--rounds 15] [--batch 2000] [--suite toolkit typed]
 
-Two suites: ``toolkit`` (this framework's Starlette-style functions against Starlette and a raw
-ASGI callable) and ``typed`` (typed class-based endpoints against Starlette doing the same
-parsing by hand, and FastAPI). Prints the median microseconds per request for each endpoint and
-app, and the ratio of this framework's time to each peer's (below 1.0 means faster).
+Suites: ``toolkit`` (this framework's Starlette-style functions against Starlette and a raw
+ASGI callable), ``typed`` (typed class-based endpoints against Starlette doing the same parsing
+by hand, and FastAPI), and ``scaling``/``scaling-404`` (route lookup behind 10, 100 and 1,000
+routes: the first, the last, and a path that matches none). Prints the median microseconds per
+request for each endpoint and app, and the ratio of this framework's time to each peer's (below
+1.0 means faster).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from benchmarks.apps import APPS, AppFactory
+from benchmarks.apps import APPS, SCALING_APPS, SCALING_SIZES, AppFactory
 from benchmarks.typed_apps import TYPED_APPS
 from framework.types import ASGIApp, Message
 
@@ -62,6 +64,7 @@ class Suite:
 
     endpoints: dict[str, Call]
     apps: dict[str, AppFactory]
+    expected_status: int = 200
 
 
 SUITES = {
@@ -84,6 +87,19 @@ SUITES = {
             ),
         },
         apps=TYPED_APPS,
+    ),
+    "scaling": Suite(
+        endpoints={
+            f"{n} routes, {where}": Call("GET", f"/n{n}/r{index}/x")
+            for n in SCALING_SIZES
+            for where, index in (("first", 0), ("last", n - 1))
+        },
+        apps=SCALING_APPS,
+    ),
+    "scaling-404": Suite(
+        endpoints={f"{n} routes, not found": Call("GET", f"/n{n}/none") for n in SCALING_SIZES},
+        apps=SCALING_APPS,
+        expected_status=404,
     ),
 }
 
@@ -133,7 +149,7 @@ async def check_agreement(suite: Suite, apps: dict[str, ASGIApp]) -> None:
         if len(distinct) != 1:
             raise SystemExit(f"apps disagree on {label}: {answers}")
         status, _ = next(iter(answers.values()))
-        if status not in (200, 201):
+        if status not in (suite.expected_status, 201):
             raise SystemExit(f"{label} answered {status}")
 
 
@@ -177,12 +193,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--suite", nargs="*", choices=list(SUITES), default=list(SUITES))
+    parser.add_argument(
+        "--scaling-batch",
+        type=int,
+        default=200,
+        help="requests per batch in the scaling suites (Starlette's scan of 1,000 routes is slow)",
+    )
     args = parser.parse_args(argv)
     for name in args.suite:
         suite = SUITES[name]
         apps = {app_name: factory() for app_name, factory in suite.apps.items()}
-        medians = asyncio.run(measure(suite, apps, args.rounds, args.batch))
-        print(f"== {name} (median of {args.rounds} interleaved rounds of {args.batch} requests)")
+        batch = args.scaling_batch if name.startswith("scaling") else args.batch
+        medians = asyncio.run(measure(suite, apps, args.rounds, batch))
+        print(f"== {name} (median of {args.rounds} interleaved rounds of {batch} requests)")
         print(table(suite, list(apps), medians))
         if name == "toolkit":
             last = medians[("GET /last/{x} (200 routes)", "framework")]
