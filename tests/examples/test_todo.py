@@ -5,19 +5,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import pytest
 from openapi_spec_validator import validate
 
 from examples.todo import app as app_module
-from examples.todo.app import create_app
+from examples.todo.app import create_app, lifespan_for
 from examples.todo.broadcast import Broadcaster, TooManySubscribers
 from examples.todo.models import Todo, TodoEvent
 from examples.todo.state import AppState
-from framework import App
+from framework import App, WebSocket, WebSocketEndpoint
 from framework._compile import STATE_KEY
+from framework.routing import WebSocketRoute
 from testing.client import TestClient
 from tests.conftest import TestClientFactory
 
@@ -327,6 +328,37 @@ async def test_database_calls_run_off_the_event_loop(tmp_path: Path) -> None:
                 tasks.start_soon(db.create_todo, f"todo {index}", False)
         assert len(await db.list_todos(100, 0)) == 20
         assert (await db.stats()).total == 20
+
+
+class StateEcho(WebSocketEndpoint):
+    """Takes the lifespan state in every callback, served by a plain ``WebSocketRoute``."""
+
+    encoding = "json"
+    seen: ClassVar[list[str]] = []
+
+    async def on_connect(self, websocket: WebSocket, state: AppState) -> None:
+        await websocket.accept()
+        self.seen.append(f"connect {type(state).__name__}")
+
+    async def on_receive(self, websocket: WebSocket, data: int, state: AppState) -> None:
+        await websocket.send_json({"data": data, "subscribers": state.broadcaster.subscribers})
+
+    async def on_disconnect(self, websocket: WebSocket, close_code: int, state: AppState) -> None:
+        self.seen.append(f"disconnect {close_code} {type(state).__name__}")
+
+
+def test_websocket_callbacks_receive_the_lifespan_state(
+    tmp_path: Path, test_client_factory: TestClientFactory
+) -> None:
+    lifespan = lifespan_for(str(tmp_path / "db.sqlite3"))
+    app = App(routes=[WebSocketRoute("/echo", StateEcho)], lifespan=lifespan)
+    assert app.lifespan_state_type is AppState
+    with test_client_factory(app) as client, client.websocket_connect("/echo") as websocket:
+        websocket.send_json(5)
+        assert websocket.receive_json() == {"data": 5, "subscribers": 0}
+        websocket.send_json("five")
+        assert websocket.receive_json()["type"] == "error"
+    assert StateEcho.seen[-2:] == ["connect AppState", "disconnect 1000 AppState"]
 
 
 # --- routes and OpenAPI
