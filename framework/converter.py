@@ -161,10 +161,17 @@ def _shown(value: Any) -> str:
 
 # --- strict scalar hooks: what a JSON value may be for each declared type
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def _structure_str(value: Any, _: Any) -> str:
     if value.__class__ is str:
-        return value
+        # PERF: isascii() is a flag check; only other text pays for the surrogate scan.
+        if value.isascii() or _SURROGATE.search(value) is None:
+            return value
+        # NOTE: JSON can spell lone surrogates ("\ud800"); they are not text, cannot be encoded
+        # as UTF-8, and would only fail later, in storage or in the response.
+        raise _Invalid("expected a string of Unicode text")
     raise _Invalid("expected a string")
 
 

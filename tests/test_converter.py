@@ -992,3 +992,24 @@ def test_every_type_refuses_with_a_request_validation_error_never_a_crash() -> N
                 problems = exc.errors
                 assert problems
             assert all(error.loc[0] == "body" for error in problems)
+
+
+@attrs.frozen
+class Named:
+    name: str
+
+
+@pytest.mark.parametrize("text", ["\ud800", "ok \udfff", "ab\udcffcd"])
+def test_strings_with_lone_surrogates_are_refused(text: str) -> None:
+    # Regression: JSON may spell lone surrogates ("\ud800"); they cannot be stored or encoded as
+    # UTF-8, so accepting them only moved the failure to a 500 later.
+    with pytest.raises(RequestValidationError) as caught:
+        default_converter.structure({"name": text}, Named, ("body",))
+    assert [e.as_dict() for e in caught.value.errors] == [
+        {"loc": ["body", "name"], "msg": "expected a string of Unicode text", "type": "type_error"}
+    ]
+
+
+def test_non_ascii_strings_are_accepted() -> None:
+    text = "héllo ✓ 😀"
+    assert default_converter.structure({"name": text}, Named, ("body",)) == Named(text)

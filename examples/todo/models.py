@@ -26,19 +26,8 @@ TITLE_MAX = 200
 NAME_MAX = 50
 
 
-def _storable(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """Refuse text SQLite cannot store: JSON may carry lone surrogates (``"\\ud800"``)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("must be valid Unicode text (no lone surrogates)") from None
-
-
 def _text(max_len: int) -> Any:
-    return attrs.validators.and_(
-        attrs.validators.min_len(1), attrs.validators.max_len(max_len), _storable
-    )
+    return attrs.validators.and_(attrs.validators.min_len(1), attrs.validators.max_len(max_len))
 
 
 class Role(enum.Enum):
