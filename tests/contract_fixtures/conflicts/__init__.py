@@ -1,0 +1,1 @@
+"""Resource modules that collide, each an error at start-up naming both classes."""

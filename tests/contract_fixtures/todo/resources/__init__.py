@@ -1,0 +1,1 @@
+"""The resources of the todo example: every module here is scanned by ``App(resources=[...])``."""
