@@ -293,9 +293,10 @@ class _Signature:
     def annotation(self, name: str) -> Any:
         """The resolved annotation of ``name`` (``inspect.Parameter.empty`` if it has none)."""
         if name in self.unresolved:
-            raise _fail(
-                self.qualified, name, f"its annotation cannot be resolved ({self.unresolved[name]})"
-            )
+            why = self.unresolved[name]
+            if name == "return":
+                raise _fail(self.qualified, None, f"its return annotation cannot be resolved ({why})")
+            raise _fail(self.qualified, name, f"its annotation cannot be resolved ({why})")
         return _hoist_annotated(self.hints.get(name, inspect.Parameter.empty))
 
     def starlette_request(self) -> inspect.Parameter | None:
@@ -319,10 +320,16 @@ class _Signature:
             return None
         if first.name in self.hints and not _is_request_type(self.hints[first.name]):
             return None
+        # NOTE: an annotation that cannot be resolved (a ``TYPE_CHECKING`` import) is taken
+        # for the request's only on a parameter named ``request``; on any other, it is a typed
+        # handler's parameter whose type is missing, and ``annotation()`` says so.
+        if first.name in self.unresolved and first.name != "request":
+            return None
         for other in parameters[1:]:
             if other.kind in (other.VAR_POSITIONAL, other.VAR_KEYWORD):
                 continue
-            if other.default is other.empty or other.name in self.hints:
+            annotated = other.name in self.hints or other.name in self.unresolved
+            if other.default is other.empty or annotated:
                 return None
         return first
 

@@ -941,3 +941,30 @@ def test_resource_with_no_prefix_or_tags() -> None:
     resource = Resource()
     assert resource.prefix == ""
     assert resource.tags == ()
+
+
+class UnresolvableBody(HTTPEndpoint):
+    async def post(self, body: "NotDefinedAnywhere") -> str:  # type: ignore[name-defined]  # noqa: F821
+        return "never"
+
+
+class UnresolvableReturn(HTTPEndpoint):
+    async def post(self, body: Item) -> "NotDefinedAnywhere":  # type: ignore[name-defined]  # noqa: F821
+        return body
+
+
+def test_unresolvable_annotation_is_a_startup_error_not_a_starlette_handler() -> None:
+    # Regression: an annotation that cannot be resolved made the handler look like an
+    # unannotated Starlette-style ``(self, request)`` one, and every request then failed.
+    with pytest.raises(HandlerDefinitionError) as info:
+        App(routes=[Route("/u", UnresolvableBody)])
+    message = str(info.value)
+    assert "UnresolvableBody.post" in message
+    assert "'body'" in message
+    assert "NotDefinedAnywhere" in message
+
+    with pytest.raises(HandlerDefinitionError) as info:
+        App(routes=[Route("/u", UnresolvableReturn)])
+    message = str(info.value)
+    assert "UnresolvableReturn.post: its return annotation cannot be resolved" in message
+    assert "NotDefinedAnywhere" in message
