@@ -295,7 +295,9 @@ class _Signature:
         if name in self.unresolved:
             why = self.unresolved[name]
             if name == "return":
-                raise _fail(self.qualified, None, f"its return annotation cannot be resolved ({why})")
+                raise _fail(
+                    self.qualified, None, f"its return annotation cannot be resolved ({why})"
+                )
             raise _fail(self.qualified, name, f"its annotation cannot be resolved ({why})")
         return _hoist_annotated(self.hints.get(name, inspect.Parameter.empty))
 
