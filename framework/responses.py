@@ -641,6 +641,9 @@ class FileResponse(Response):
         size = stat_result.st_size
 
         outcome = None
+        # NOTE: unlike Starlette's, whose FileResponse sends the whole file whatever the
+        # conditional headers say (only StaticFiles answers 304 there), ours honours
+        # If-None-Match and If-Modified-Since itself, as its Range handling already reads them.
         if self.status_code == 200 and (method == "GET" or method == "HEAD"):
             outcome = self._negotiate(scope["headers"], stat_result)
         if outcome is None:
