@@ -55,12 +55,14 @@ from framework.routing import compile_path
 from framework.websockets import WebSocket
 
 __all__ = [
+    "DEFINITION_LOCALS",
     "STATE_KEY",
     "Invoker",
     "build_invoker",
     "build_message_reader",
     "compile_operation",
     "compile_websocket",
+    "definition_locals",
     "lifespan_state",
     "template_for",
     "websocket_state_parameters",
@@ -102,6 +104,44 @@ def _fail(qualified: str, parameter: str | None, problem: str) -> HandlerDefinit
     return HandlerDefinitionError(f"{where}: {problem}")
 
 
+DEFINITION_LOCALS = "__framework_definition_locals__"
+"""The class attribute holding the local names of the function an endpoint class is defined in."""
+
+# How many frames up the definition of a local class or function is looked for.
+_MAX_FRAMES = 16
+
+
+def definition_locals(qualname: str, frame: types.FrameType | None) -> dict[str, Any] | None:
+    """The local names of the function defining ``qualname``, if it is running on the stack
+    at or above ``frame``; None for something defined at module level.
+
+    NOTE: with postponed annotations (PEP 563), ``body: Item`` in a class defined inside a
+    function is the string ``"Item"``, and the function's locals are the only place ``Item``
+    can be found. They are read once, while the function runs (the class statement, or the
+    ``App(...)`` call next to a local lifespan), as pydantic does for local models.
+    """
+    outer, found, _ = qualname.rpartition(".<locals>.")
+    if not found:
+        return None
+    function_name = outer.rpartition(".")[2]
+    for _ in range(_MAX_FRAMES):
+        if frame is None:
+            break
+        if frame.f_code.co_name == function_name:
+            return dict(frame.f_locals)
+        frame = frame.f_back
+    return None
+
+
+def _owner_locals(cls: type, name: str) -> dict[str, Any] | None:
+    """The definition locals of the class in ``cls``'s MRO that defines the method ``name``."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            found: dict[str, Any] | None = vars(klass).get(DEFINITION_LOCALS)
+            return found
+    return None
+
+
 class _Annotations:
     """Something with ``__annotations__``, so ``get_type_hints`` resolves them one by one."""
 
@@ -109,15 +149,19 @@ class _Annotations:
         self.__annotations__ = annotations
 
 
-def _resolve_hints(func: Callable[..., Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _resolve_hints(
+    func: Callable[..., Any], localns: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The handler's resolved annotations, and why each unresolvable one failed.
+
+    ``localns`` are the names of the function the handler's class is defined in, if any.
 
     NOTE: all at once first (the common case); only if that fails, one by one, so an
     annotation nobody needs (a ``TYPE_CHECKING`` import in a Starlette-style handler) does
     not matter, and the one that does is named.
     """
     try:
-        return typing.get_type_hints(func, include_extras=True), {}
+        return typing.get_type_hints(func, localns=localns, include_extras=True), {}
     except Exception:  # any error of evaluating annotations: NameError, TypeError, ...
         pass
     raw: dict[str, Any] = dict(getattr(func, "__annotations__", None) or {})
@@ -127,7 +171,10 @@ def _resolve_hints(func: Callable[..., Any]) -> tuple[dict[str, Any], dict[str, 
     for name, annotation in raw.items():
         try:
             resolved = typing.get_type_hints(
-                _Annotations({name: annotation}), globalns=globalns, include_extras=True
+                _Annotations({name: annotation}),
+                globalns=globalns,
+                localns=localns,
+                include_extras=True,
             )
         except Exception as exc:
             unresolved[name] = f"{type(exc).__name__}: {exc}"
@@ -288,7 +335,7 @@ class _Signature:
             if parameters[0].kind is not parameters[0].VAR_POSITIONAL:
                 parameters = parameters[1:]
         self.parameters = parameters
-        self.hints, self.unresolved = _resolve_hints(func)
+        self.hints, self.unresolved = _resolve_hints(func, _owner_locals(cls, method_name))
 
     def annotation(self, name: str) -> Any:
         """The resolved annotation of ``name`` (``inspect.Parameter.empty`` if it has none)."""

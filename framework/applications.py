@@ -10,12 +10,14 @@ from __future__ import annotations
 import collections.abc
 import contextlib
 import inspect
+import sys
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
+from framework._compile import definition_locals
 from framework._exception_handlers import check_handler
 from framework.converter import default_converter
 from framework.datastructures import State, URLPath
@@ -56,9 +58,27 @@ _YIELDING_ORIGINS: frozenset[Any] = frozenset(
 )
 
 
-def _return_hint(func: Callable[..., Any]) -> Any:
+def _closure_names(func: Callable[..., Any]) -> dict[str, Any]:
+    """The names ``func`` takes from the function it is defined in (its closure's cells)."""
+    code = getattr(func, "__code__", None)
+    cells = getattr(func, "__closure__", None) or ()
+    if code is None:
+        return {}
+    names: dict[str, Any] = {}
+    for name, cell in zip(code.co_freevars, cells, strict=False):
+        try:
+            names[name] = cell.cell_contents
+        except ValueError:  # an empty cell: the name is not bound yet.
+            continue
+    return names
+
+
+def _return_hint(func: Callable[..., Any], localns: dict[str, Any] | None = None) -> Any:
+    # NOTE: a lifespan defined in a function under postponed annotations names its state
+    # type in a string; the function's locals (and the lifespan's closure) resolve it.
+    names = {**(localns or {}), **_closure_names(func)}
     try:
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, localns=names or None)
     except Exception:  # NOTE: any failure to evaluate annotations just means "not typed".
         return None
     return hints.get("return")
@@ -71,8 +91,13 @@ def _yielded(annotation: Any) -> Any:
     return None
 
 
-def lifespan_state_type(lifespan: Callable[..., Any] | None) -> Any:
+def lifespan_state_type(
+    lifespan: Callable[..., Any] | None, localns: dict[str, Any] | None = None
+) -> Any:
     """The type of the object ``lifespan`` yields, from its annotations; None if untyped.
+
+    ``localns`` resolves names in string annotations (those of the function defining a
+    local lifespan).
 
     Reads ``-> AsyncIterator[AppState]`` (or ``AsyncGenerator``) on the function that
     ``@asynccontextmanager`` wraps, ``-> AbstractAsyncContextManager[AppState]`` on a factory,
@@ -84,13 +109,13 @@ def lifespan_state_type(lifespan: Callable[..., Any] | None) -> Any:
     state: Any
     if isinstance(lifespan, type):
         enter = getattr(lifespan, "__aenter__", None)
-        state = None if enter is None else _return_hint(enter)
+        state = None if enter is None else _return_hint(enter, localns)
     else:
         target = inspect.unwrap(lifespan)
         if not (inspect.isfunction(target) or inspect.ismethod(target)) and callable(target):
             # A callable object: its ``__call__`` carries the annotations.
             target = type(target).__call__
-        state = _yielded(_return_hint(target))
+        state = _yielded(_return_hint(target, localns))
     if state is None or state is type(None) or state is Any or isinstance(state, TypeVar):
         return None
     runtime = typing.get_origin(state) or state
@@ -144,7 +169,10 @@ class App:
         self.version = version
         self.openapi_url = openapi_url
         self.max_body_size = _check_body_size(max_body_size)
-        self.lifespan_state_type: Any = lifespan_state_type(lifespan)
+        self.lifespan_state_type: Any = lifespan_state_type(
+            lifespan,
+            definition_locals(getattr(lifespan, "__qualname__", ""), sys._getframe(1)),
+        )
         self._openapi: dict[str, Any] | None = None
         explicit = list(routes or ())
         if openapi_url is not None:
@@ -269,9 +297,7 @@ class App:
         ]
         if self.max_body_size is not None:
             # NOTE: inside the exception middleware, so the 413 goes through the app's handlers.
-            middleware.append(
-                Middleware(BodySizeLimitMiddleware, max_body_size=self.max_body_size)
-            )
+            middleware.append(Middleware(BodySizeLimitMiddleware, max_body_size=self.max_body_size))
         # PERF: the router's own stack, skipping the hop through ``Router.__call__``.
         app: ASGIApp = self.router.middleware_stack
         for cls, args, kwargs in reversed(middleware):

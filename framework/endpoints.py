@@ -11,16 +11,19 @@ compiles each class for its path at start-up through ``__compile__``; a class se
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, ClassVar, Literal
 
 from framework import _json, status
 from framework._compile import (
+    DEFINITION_LOCALS,
     STATE_KEY,
     build_invoker,
     build_message_reader,
     compile_operation,
     compile_websocket,
+    definition_locals,
     lifespan_state,
     template_for,
     websocket_state_parameters,
@@ -52,6 +55,14 @@ Invoker = Callable[["HTTPEndpoint", Request], Awaitable[Response]]
 _ENCODINGS = (None, "text", "bytes", "json")
 
 
+def _keep_definition_locals(cls: type) -> None:
+    """Keep the locals of the function a class is defined in, for its handlers' annotations."""
+    if "<locals>" in cls.__qualname__:
+        # NOTE: the frame above ``__init_subclass__`` is the class statement's, or a
+        # subclass's ``__init_subclass__``; ``definition_locals`` walks up to the function.
+        setattr(cls, DEFINITION_LOCALS, definition_locals(cls.__qualname__, sys._getframe(2)))
+
+
 class HTTPEndpoint:
     """Dispatches each request to the method named after its HTTP method (``get``, ``post``...).
 
@@ -70,6 +81,7 @@ class HTTPEndpoint:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _keep_definition_locals(cls)
         invokers: dict[str, Invoker] = {}
         for method in HTTP_METHODS:
             name = method.lower()
@@ -230,6 +242,7 @@ class WebSocketEndpoint:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _keep_definition_locals(cls)
         where = f"{cls.__module__}.{cls.__qualname__}"
         if cls.encoding not in _ENCODINGS:
             raise ValueError(

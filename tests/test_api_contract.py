@@ -39,7 +39,7 @@ from framework.resources import RouteConflictError
 from framework.responses import PlainTextResponse
 from framework.routing import Route, WebSocketRoute
 from tests.conftest import TestClientFactory
-from tests.contract_fixtures import rooms
+from tests.contract_fixtures import local_definitions, rooms
 from tests.contract_fixtures.conflicts import duplicate_a, duplicate_b, shadowed, split_methods
 from tests.contract_fixtures.stateful import state as stateful
 from tests.contract_fixtures.todo.resources import todos, users
@@ -968,3 +968,34 @@ def test_unresolvable_annotation_is_a_startup_error_not_a_starlette_handler() ->
     message = str(info.value)
     assert "UnresolvableReturn.post: its return annotation cannot be resolved" in message
     assert "NotDefinedAnywhere" in message
+
+
+# --- apps defined inside functions, with postponed annotations --------------------------------
+
+
+def test_local_models_with_postponed_annotations(test_client_factory: TestClientFactory) -> None:
+    client = test_client_factory(local_definitions.body_app())
+    assert client.post("/items", json={"name": "pen"}).json() == {"name": "pen", "price": 0.0}
+    assert client.post("/items", json={"name": 1}).status_code == 422
+
+
+def test_local_lifespan_state_with_postponed_annotations(
+    test_client_factory: TestClientFactory,
+) -> None:
+    with test_client_factory(local_definitions.state_app()) as client:
+        assert client.get("/greet").json() == "hello"
+    lifespan, greet = local_definitions.state_parts()
+    app = App(routes=[Route("/greet", greet)], lifespan=lifespan)
+    with test_client_factory(app) as client:
+        assert client.get("/greet").json() == "from the closure"
+
+
+def test_local_websocket_message_with_postponed_annotations(
+    test_client_factory: TestClientFactory,
+) -> None:
+    client = test_client_factory(local_definitions.websocket_app())
+    with client.websocket_connect("/ws") as session:
+        session.send_json({"text": 1})
+        assert session.receive_json()["type"] == "error"
+        session.send_json({"text": "hi"})
+        assert session.receive_json() == {"echo": "hi"}
