@@ -594,6 +594,22 @@ def test_422_has_the_documented_shape_with_every_problem(
     }
 
 
+class QueryThenBody(HTTPEndpoint):
+    async def post(self, limit: int, body: todos.NewTodo) -> todos.NewTodo:
+        return body
+
+
+def test_422_lists_problems_in_signature_order(test_client_factory: TestClientFactory) -> None:
+    # API.md's example lists the body first because its handler takes the body first (a
+    # defaulted ``limit`` must follow it); problems follow the signature.
+    client = test_client_factory(App(routes=[Route("/todos", QueryThenBody)]))
+    response = client.post("/todos", params={"limit": "ten"}, json={"title": 1})
+    assert [error["loc"] for error in response.json()["detail"]] == [
+        ["query", "limit"],
+        ["body", "title"],
+    ]
+
+
 @attrs.frozen
 class Many:
     a: str
