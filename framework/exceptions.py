@@ -7,11 +7,15 @@ from collections.abc import Mapping
 
 __all__ = ["HTTPException", "WebSocketException"]
 
+# PERF: one dict lookup instead of constructing an HTTPStatus (and catching its ValueError).
+_PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
+
 
 class HTTPException(Exception):
     """Raise to answer the request with ``status_code`` and ``detail``.
 
-    Without a ``detail`` the status code's standard reason phrase is used.
+    Without a ``detail`` the status code's standard reason phrase is used (empty for a code
+    that has none, such as 599).
     """
 
     def __init__(
@@ -21,7 +25,10 @@ class HTTPException(Exception):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         if detail is None:
-            detail = http.HTTPStatus(status_code).phrase
+            # NOTE: an unregistered code is legal on the wire (RFC 9110 15), so it must not
+            # raise here; Starlette 1.x gives it an empty detail too.
+            phrase = _PHRASES.get(status_code)
+            detail = "" if phrase is None else phrase
         self.status_code = status_code
         self.detail = detail
         self.headers = headers

@@ -14,6 +14,7 @@ import contextlib
 import gzip
 import importlib
 import re
+import sys
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable
@@ -1879,3 +1880,148 @@ def test_environ() -> None:
         return out
 
     assert use(OURS) == use(THEIRS)
+
+
+# --- more edges users meet ----------------------------------------------------------------
+
+
+def build_edges(m: SimpleNamespace) -> Any:
+    async def bad_json(request: Any) -> Any:
+        return m.JSONResponse(await request.json())
+
+    async def limited_form(request: Any) -> Any:
+        async with request.form(max_files=1, max_fields=2, max_part_size=10) as form:
+            return m.JSONResponse(sorted(form.keys()))
+
+    def sync_endpoint(request: Any) -> Any:
+        return m.PlainTextResponse("from a thread")
+
+    async def stream_head(request: Any) -> Any:
+        return m.StreamingResponse(iter(["a", "b"]), media_type="text/plain")
+
+    async def cookie_kinds(request: Any) -> Any:
+        response = m.Response()
+        response.set_cookie("num", "1", expires=10)
+        response.set_cookie("nosame", "3", samesite=None)
+        return response
+
+    async def detail(request: Any) -> Any:
+        code = int(request.path_params["code"])
+        raise m.HTTPException(code)
+
+    async def url_path(request: Any) -> Any:
+        path = request.app.url_path_for("detail", code="404")
+        return m.JSONResponse(
+            [str(path), str(path.make_absolute_url(request.base_url)), path.protocol, path.host]
+        )
+
+    async def mounted(request: Any) -> Any:
+        return m.JSONResponse(
+            [request.path_params, str(request.url_for("mounted", leaf="z", org="o"))]
+        )
+
+    app = m.App(
+        routes=[
+            m.Route("/bad-json", bad_json, methods=["POST"]),
+            m.Route("/limited-form", limited_form, methods=["POST"]),
+            m.Route("/sync", sync_endpoint),
+            m.Route("/stream-head", stream_head),
+            m.Route("/cookie-kinds", cookie_kinds),
+            m.Route("/detail/{code:int}", detail, name="detail"),
+            m.Route("/url-path", url_path),
+            m.Mount("/orgs/{org}", routes=[m.Route("/{leaf}", mounted, name="mounted")]),
+        ]
+    )
+
+    async def added(request: Any) -> Any:
+        return m.PlainTextResponse("added " + request.method)
+
+    async def added_ws(websocket: Any) -> None:
+        await websocket.accept()
+        await websocket.send_text("added ws")
+        await websocket.close()
+
+    class Header:
+        def __init__(self, app: Any, value: str) -> None:
+            self.app = app
+            self.value = value
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            async def wrapped(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-added", self.value.encode())]
+                await send(message)
+
+            await self.app(scope, receive, wrapped)
+
+    async def on_418(request: Any, exc: Exception) -> Any:
+        return m.PlainTextResponse("teapot handler", status_code=418)
+
+    app.add_route("/added", added, methods=["GET", "PUT"], name="added")
+    app.router.routes.append(m.WebSocketRoute("/added-ws", added_ws))
+    app.mount("/sub", m.App(routes=[m.Route("/x", added)]), name="sub")
+    app.host("api.example.com", m.Router(routes=[m.Route("/", added)]), name="api")
+    app.add_middleware(Header, value="one")
+    app.add_middleware(Header, value="two")
+    app.add_exception_handler(418, on_418)
+    return app
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sync",
+        "/cookie-kinds",
+        "/detail/400",
+        "/detail/404",
+        "/detail/418",
+        "/detail/204",
+        "/detail/599",
+        "/url-path",
+        "/orgs/acme/leaf",
+        "/added",
+        "/sub/x",
+        "http://api.example.com/",
+    ],
+)
+def test_edges(path: str) -> None:
+    assert_same(build_edges, gets(path))
+
+
+def test_edges_methods_and_bodies() -> None:
+    assert_same(
+        build_edges,
+        lambda c: [
+            snap(c.head("/stream-head")),
+            snap(c.put("/added")),
+            snap(c.delete("/added")),
+            snap(c.post("/limited-form", data={"a": "1", "b": "2"})),
+            snap(c.post("/limited-form", data={"a": "1", "b": "2", "c": "3"})),
+            snap(c.post("/limited-form", files=[("f", ("a", b"1")), ("g", ("b", b"2"))])),
+            snap(c.post("/limited-form", files=[("f", ("a", b"0123456789ab"))])),
+            snap(c.post("/limited-form", data={"a": "x" * 20}, files=[("f", ("a", b"1"))])),
+            _ws(c, "/added-ws", lambda ws: [ws.receive_text()]),
+        ],
+    )
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="Starlette allows it from 3.14 on")
+def test_partitioned_cookie() -> None:
+    # NOTE: deliberate difference (responses.py, set_cookie): Starlette refuses partitioned
+    # cookies before Python 3.14 (whose http.cookies learned the attribute); ours writes it.
+    theirs, ours = THEIRS.Response(), OURS.Response()
+    with pytest.raises(ValueError, match=r"3\.14"):
+        theirs.set_cookie("part", "2", partitioned=True, secure=True)
+    ours.set_cookie("part", "2", partitioned=True, secure=True)
+    assert ours.headers["set-cookie"] == "part=2; Partitioned; Path=/; SameSite=lax; Secure"
+
+
+def test_invalid_json_body() -> None:
+    def drive(c: Any) -> Any:
+        try:
+            return snap(c.post("/bad-json", content=b"{not json"))
+        except Exception as exc:
+            return type(exc).__name__
+
+    assert_same(build_edges, drive)
