@@ -17,7 +17,7 @@ import re
 import sys
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -121,6 +121,17 @@ def snap(response: Any, *, body: bool = True) -> dict[str, Any]:
     }
 
 
+_backend = {"name": "asyncio"}
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "trio"])
+def _client_backend(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every differential test drives both clients on asyncio, then on trio."""
+    _backend["name"] = request.param
+    yield
+    _backend["name"] = "asyncio"
+
+
 def run_both(build: Builder, drive: Driver, **client_options: Any) -> tuple[Any, Any]:
     """Build and drive the app with Starlette, then with ours; return both observations."""
     observed = []
@@ -128,7 +139,8 @@ def run_both(build: Builder, drive: Driver, **client_options: Any) -> tuple[Any,
         app = build(kit)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            with kit.TestClient(app, **client_options) as client:
+            options = {"backend": _backend["name"], **client_options}
+            with kit.TestClient(app, **options) as client:
                 observed.append(drive(client))
     return observed[0], observed[1]
 
@@ -2025,3 +2037,39 @@ def test_invalid_json_body() -> None:
             return type(exc).__name__
 
     assert_same(build_edges, drive)
+
+
+def test_http_exception_class_handler_sees_routing_errors() -> None:
+    def build(m: SimpleNamespace) -> Any:
+        async def on_http(request: Any, exc: Any) -> Any:
+            return m.JSONResponse(
+                {"detail": exc.detail, "code": exc.status_code},
+                status_code=exc.status_code,
+                headers=exc.headers,
+            )
+
+        async def only_post(request: Any) -> Any:
+            return m.PlainTextResponse("posted")
+
+        class Resource(m.HTTPEndpoint):  # type: ignore[misc, name-defined]
+            async def post(self, request):  # type: ignore[no-untyped-def]
+                return m.PlainTextResponse("posted")
+
+        return m.App(
+            routes=[
+                m.Route("/post", only_post, methods=["POST"]),
+                m.Route("/endpoint", Resource),
+                m.Route("/redirect/", only_post, methods=["POST"]),
+            ],
+            exception_handlers={m.HTTPException: on_http},
+        )
+
+    assert_same(
+        build,
+        lambda c: [
+            snap(c.get("/missing")),
+            snap(c.get("/post")),
+            snap(c.get("/endpoint")),
+            snap(c.get("/redirect", follow_redirects=False)),
+        ],
+    )
