@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import anyio
+import attrs
 
 from framework import _json
 from framework._exception_handlers import SCOPE_KEY, lookup_handler
@@ -26,6 +27,7 @@ from framework.background import BackgroundTask, BackgroundTasks
 from framework.concurrency import run_in_threadpool
 from framework.constraints import Constraints, check, split_annotated
 from framework.converter import APIConverter, ErrorDetail, Loc, RequestValidationError
+from framework.converter import _validator_errors as _field_validator_errors
 from framework.converter import default_converter as _default_converter
 from framework.convertors import CONVERTOR_TYPES, Convertor
 from framework.datastructures import FormData, UploadFile
@@ -672,6 +674,19 @@ def _check_parseable(
         return
     if location is Location.PATH and path_types[plan.wire_name] is not str:
         return  # the route's convertor makes the value; its fit was checked with the location
+    if location is Location.FORM and attrs.has(tp):
+        if not plan.required:
+            raise _fail(
+                qualified,
+                name,
+                "a form model takes its defaults from its fields; drop the parameter's default",
+            )
+        if constraints is not None:
+            raise _fail(
+                qualified, name, "limits on a form model go on its fields, not on the parameter"
+            )
+        _form_model(qualified, name, tp, converter)
+        return
     try:
         converter.parse_text_fn(tp, constraints)
     except Exception as exc:
@@ -687,6 +702,151 @@ def _check_parseable(
             f"a {location.value} parameter is parsed from text, and {_type_text(tp)} "
             f"cannot be ({exc}){hint}",
         ) from None
+
+
+# --- form models
+
+
+def _holds_model(tp: Any) -> bool:
+    """Whether ``tp`` is, or contains, an attrs class (a form cannot carry one)."""
+    if isinstance(tp, type) and attrs.has(tp):
+        return True
+    origin = get_origin(tp)
+    if isinstance(origin, type) and attrs.has(origin):
+        return True
+    return any(_holds_model(arg) for arg in get_args(tp))
+
+
+def _model_hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls, include_extras=True)
+    except Exception:  # any error of evaluating annotations: NameError, TypeError, ...
+        # NOTE: attrs keeps the types given as objects; only names it could not see fail below.
+        return {}
+
+
+_FormField = tuple[str, str, str, bool, "_Parse | None", Loc, bool]
+
+
+def _form_model(qualified: str, name: str, cls: type, converter: APIConverter) -> _FormModel:
+    """How the attrs class ``cls`` is read from a whole form, one step per field of its
+    ``__init__``; refuses fields a flat form cannot carry."""
+    hints = _model_hints(cls)
+    fields: list[_FormField] = []
+    checked: list[tuple[attrs.Attribute[Any], str, Loc]] = []
+    for field in attrs.fields(cls):
+        if not field.init:
+            continue
+        tp = hints.get(field.name, field.type)
+        where = f"field {field.name!r} of the form model {cls.__qualname__}"
+        if tp is None or isinstance(tp, str):
+            raise _fail(qualified, name, f"the type of {where} cannot be resolved")
+        if _holds_model(tp):
+            raise _fail(
+                qualified,
+                name,
+                f"{where} is a model ({_type_text(tp)}), but forms are flat: give its fields "
+                "to the form model itself, or read the body as JSON",
+            )
+        key = field.alias or field.name
+        loc: Loc = (Location.FORM.value, key)
+        required = field.default is attrs.NOTHING
+        found = _file_kind(split_annotated(tp)[0])
+        if found is not None:
+            kind, many = found
+            fields.append((key, key, kind, many, None, loc, required))
+        else:
+            try:
+                parse = converter.parse_text_fn(tp)
+            except Exception as exc:
+                raise _fail(
+                    qualified,
+                    name,
+                    f"{where} is parsed from text, and {_type_text(tp)} cannot be ({exc})",
+                ) from None
+            fields.append((key, key, "text", False, parse, loc, required))
+        checked.append((field, key, loc))
+    return _FormModel(cls, tuple(fields), tuple(checked))
+
+
+class _FormModel:
+    """An attrs class read from a whole form: its fields' parse steps, prepared at start-up."""
+
+    __slots__ = ("checked", "cls", "fields")
+
+    def __init__(
+        self,
+        cls: type,
+        fields: tuple[_FormField, ...],
+        checked: tuple[tuple[attrs.Attribute[Any], str, Loc], ...],
+    ) -> None:
+        self.cls = cls
+        self.fields = fields
+        self.checked = checked
+
+    async def read(self, form: FormData) -> Any:
+        """The model built from ``form``; raises `RequestValidationError` with every problem."""
+        kwargs: dict[str, Any] = {}
+        errors: list[ErrorDetail] = []
+        for key, wire, kind, many, parse, loc, required in self.fields:
+            items = form.getlist(wire)
+            if not items:
+                if required:
+                    errors.extend(_missing(loc))
+                continue
+            try:
+                kwargs[key] = await _form_value(items, kind, many, parse, loc)
+            except RequestValidationError as exc:
+                errors.extend(exc.errors)
+        if not errors:
+            try:
+                return self.cls(**kwargs)
+            except Exception as exc:  # a validator, converter or __attrs_post_init__ refused
+                errors = self._validator_errors(kwargs) or [
+                    ErrorDetail(
+                        (Location.FORM.value,), str(exc) or type(exc).__name__, "value_error"
+                    )
+                ]
+        else:
+            errors.extend(self._validator_errors(kwargs))
+        raise RequestValidationError(errors)
+
+    def _validator_errors(self, kwargs: dict[str, Any]) -> list[ErrorDetail]:
+        """Each field's converter and validator run on what was read, failures at the field.
+
+        NOTE: validators run on a partly built instance, as the converter does for JSON
+        bodies, so one that reads a sibling sees it; one whose sibling is absent (it failed,
+        or waits for its default) raises ``AttributeError`` and cannot be blamed.
+        """
+        instance: Any = object.__new__(self.cls)
+        errors: list[ErrorDetail] = []
+        pending: list[tuple[attrs.Attribute[Any], Any, Loc]] = []
+        for field, key, loc in self.checked:
+            if key not in kwargs:
+                continue
+            item = kwargs[key]
+            # NOTE: an ``attrs.Converter`` may take the instance or field; attrs runs those.
+            convert: Any = field.converter
+            if callable(convert) and not isinstance(convert, attrs.Converter):
+                try:
+                    item = convert(item)
+                except Exception as exc:
+                    errors.append(ErrorDetail(loc, str(exc) or type(exc).__name__, "value_error"))
+                    continue
+            object.__setattr__(instance, field.name, item)
+            if field.validator is not None:
+                pending.append((field, item, loc))
+        for field, item, loc in pending:
+            try:
+                field.validator(instance, field, item)  # type: ignore[misc]
+            except AttributeError:
+                continue
+            except Exception as exc:
+                errors.extend(
+                    ErrorDetail((*loc, *found.loc[1:]), found.msg, found.type)
+                    for found in _field_validator_errors(field, item, exc)
+                )
+        return errors
 
 
 def compile_websocket(
@@ -931,6 +1091,7 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
     header_steps: list[_TextStep] = []
     cookie_steps: list[_TextStep] = []
     form_steps: list[tuple[int, str, str, str, bool, _Parse | None, Loc, bool]] = []
+    model_steps: list[tuple[int, str, _FormModel]] = []
     injected: list[tuple[str, str]] = []
     body_step: tuple[int, str, Callable[[Any, Loc], Any], bool] | None = None
     for index, parameter in enumerate(plan.parameters):
@@ -953,6 +1114,8 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
             path_steps.append((index, pname, wire, read, loc))
         elif location is Location.BODY:
             body_step = (index, pname, converter.structure_fn(tp, constraints), required)
+        elif location is Location.FORM and attrs.has(tp):
+            model_steps.append((index, pname, _form_model(qualified, pname, tp, converter)))
         elif location is Location.FORM:
             parse = converter.parse_text_fn(tp, constraints)
             form_steps.append((index, pname, wire, "text", False, parse, loc, required))
@@ -1000,8 +1163,8 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
         if body_step is not None:
             await _read_body(body_step, request, kwargs, problems)
         form: FormData | None = None
-        if form_steps:
-            form = await _read_form(form_steps, request, kwargs, problems)
+        if form_steps or model_steps:
+            form = await _read_form(form_steps, model_steps, request, kwargs, problems)
         if problems:
             if form is not None:
                 await form.close()
@@ -1083,6 +1246,7 @@ def _then(first: BackgroundTask | None, then: BackgroundTask) -> BackgroundTask:
 
 async def _read_form(
     steps: Sequence[tuple[int, str, str, str, bool, _Parse | None, Loc, bool]],
+    models: Sequence[tuple[int, str, _FormModel]],
     request: Request,
     kwargs: dict[str, Any],
     problems: _Problems,
@@ -1094,21 +1258,31 @@ async def _read_form(
             if required:
                 problems.append((index, _missing(loc)))
             continue
-        if parse is not None:
-            if all(isinstance(item, str) for item in items):
-                try:
-                    kwargs[name] = parse(typing.cast(list[str], items), loc)
-                except RequestValidationError as exc:
-                    problems.append((index, exc.errors))
-            else:
-                problems.append((index, [ErrorDetail(loc, "expected a text field", "type_error")]))
-            continue
-        files = [item for item in items if isinstance(item, UploadFile)]
-        if len(files) != len(items):
-            problems.append((index, [ErrorDetail(loc, "expected a file", "type_error")]))
-            continue
-        values: list[Any] = files
-        if kind == "bytes":
-            values = [await file.read() for file in files]
-        kwargs[name] = values if many else values[0]
+        try:
+            kwargs[name] = await _form_value(items, kind, many, parse, loc)
+        except RequestValidationError as exc:
+            problems.append((index, exc.errors))
+    for index, name, model in models:
+        try:
+            kwargs[name] = await model.read(form)
+        except RequestValidationError as exc:
+            problems.append((index, exc.errors))
     return form
+
+
+async def _form_value(
+    items: list[str | UploadFile], kind: str, many: bool, parse: _Parse | None, loc: Loc
+) -> Any:
+    """One form field's value from its (non-empty) items: text parsed, or the uploaded files
+    (their bytes for ``kind == "bytes"``); raises `RequestValidationError`."""
+    if parse is not None:
+        if all(isinstance(item, str) for item in items):
+            return parse(typing.cast(list[str], items), loc)
+        raise RequestValidationError([ErrorDetail(loc, "expected a text field", "type_error")])
+    files = [item for item in items if isinstance(item, UploadFile)]
+    if len(files) != len(items):
+        raise RequestValidationError([ErrorDetail(loc, "expected a file", "type_error")])
+    values: list[Any] = files
+    if kind == "bytes":
+        values = [await file.read() for file in files]
+    return values if many else values[0]

@@ -269,30 +269,9 @@ class SchemaRegistry:
         return _apply_common(schema, tp, constraints)
 
     def _attrs_schema(self, tp: Any) -> JSONSchema:
-        origin = typing.get_origin(tp) or tp
-        substitutions = dict(
-            zip(getattr(origin, "__parameters__", ()), typing.get_args(tp), strict=False)
-        )
-        try:
-            hints = typing.get_type_hints(origin, include_extras=True)
-        except (NameError, TypeError):
-            # NOTE: a class whose annotations cannot be resolved here (names local to a function)
-            # still has the types attrs recorded when they were given as objects.
-            hints = {}
         properties: JSONSchema = {}
         required: list[str] = []
-        for attribute in attrs.fields(origin):
-            if attribute.name in hints:
-                field_type = _substitute(hints[attribute.name], substitutions)
-            elif attribute.type is None:
-                field_type = Any  # an untyped field takes anything
-            else:
-                field_type = _substitute(attribute.type, substitutions)
-            if isinstance(field_type, str):
-                raise TypeError(
-                    f"cannot resolve the annotation {field_type!r} of "
-                    f"{origin.__qualname__}.{attribute.name}"
-                )
+        for attribute, field_type in _attribute_types(tp):
             schema = self._schema(
                 field_type,
                 constraints_from_attribute(attribute),
@@ -304,6 +283,7 @@ class SchemaRegistry:
             elif attribute.init and attribute.default is attrs.NOTHING:
                 required.append(attribute.name)
             properties[attribute.name] = schema
+        origin = typing.get_origin(tp) or tp
         result: JSONSchema = {"title": _component_label(tp), "type": "object"}
         doc = origin.__dict__.get("__doc__")
         if doc:
@@ -312,6 +292,66 @@ class SchemaRegistry:
         if required:
             result["required"] = required
         return result
+
+    def form_schema(self, tp: type) -> tuple[JSONSchema, list[str], bool]:
+        """An attrs class read from a whole form: its fields' schemas by form field name (the
+        attrs alias), the names of those without defaults, and whether any is a file upload.
+
+        Text fields cannot carry ``null``, so optional types are described without it.
+        """
+        properties: JSONSchema = {}
+        required: list[str] = []
+        has_files = False
+        for attribute, field_type in _attribute_types(tp):
+            if not attribute.init:
+                continue
+            name = attribute.alias or attribute.name
+            schema: JSONSchema
+            if _is_upload(field_type):
+                schema = _file_schema(field_type)
+                has_files = True
+            else:
+                schema = self._schema(
+                    _without_none(field_type),
+                    constraints_from_attribute(attribute),
+                    item_constraints_from_attribute(attribute),
+                )
+                default = _attribute_default(attribute, field_type)
+                if default is not _NO_DEFAULT and default is not None:
+                    schema["default"] = default
+            if attribute.default is attrs.NOTHING:
+                required.append(name)
+            properties[name] = schema
+        return properties, required, has_files
+
+
+def _attribute_types(tp: Any) -> list[tuple[attrs.Attribute[Any], Any]]:
+    """Each field of the attrs class ``tp`` with its resolved type (generic arguments applied)."""
+    origin = typing.get_origin(tp) or tp
+    substitutions = dict(
+        zip(getattr(origin, "__parameters__", ()), typing.get_args(tp), strict=False)
+    )
+    try:
+        hints = typing.get_type_hints(origin, include_extras=True)
+    except (NameError, TypeError):
+        # NOTE: a class whose annotations cannot be resolved here (names local to a function)
+        # still has the types attrs recorded when they were given as objects.
+        hints = {}
+    found: list[tuple[attrs.Attribute[Any], Any]] = []
+    for attribute in attrs.fields(origin):
+        if attribute.name in hints:
+            field_type = _substitute(hints[attribute.name], substitutions)
+        elif attribute.type is None:
+            field_type = Any  # an untyped field takes anything
+        else:
+            field_type = _substitute(attribute.type, substitutions)
+        if isinstance(field_type, str):
+            raise TypeError(
+                f"cannot resolve the annotation {field_type!r} of "
+                f"{origin.__qualname__}.{attribute.name}"
+            )
+        found.append((attribute, field_type))
+    return found
 
 
 def schema_for(tp: Any, constraints: Constraints | None, components: SchemaRegistry) -> JSONSchema:
@@ -630,6 +670,17 @@ def _file_schema(tp: Any) -> JSONSchema:
     return dict(_BINARY)
 
 
+def _is_upload(tp: Any) -> bool:
+    """Whether a form field of type ``tp`` is a file: UploadFile or bytes, one or a list."""
+    tp = _without_none(tp)
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in _SEQUENCE_ORIGINS:
+        args = typing.get_args(tp)
+        tp = args[0] if args else None
+    return tp is UploadFile or tp is bytes
+
+
 def _request_body(plan: OperationPlan, registry: SchemaRegistry) -> JSONSchema | None:
     body = plan.body
     if body is not None:
@@ -645,8 +696,17 @@ def _request_body(plan: OperationPlan, registry: SchemaRegistry) -> JSONSchema |
         return None
     properties: JSONSchema = {}
     required: list[str] = []
+    has_files = False
     for field in fields:
+        if field.location is Location.FORM and attrs.has(field.annotation):
+            # A form model: each of its fields is a field of the form.
+            fields_of, required_of, files_of = registry.form_schema(field.annotation)
+            properties.update(fields_of)
+            required.extend(required_of)
+            has_files = has_files or files_of
+            continue
         if field.location is Location.FILE:
+            has_files = True
             properties[field.wire_name] = _file_schema(field.annotation)
         else:
             properties[field.wire_name] = _parameter_schema(field, registry)
@@ -657,7 +717,6 @@ def _request_body(plan: OperationPlan, registry: SchemaRegistry) -> JSONSchema |
     form: JSONSchema = {"type": "object", "properties": properties}
     if required:
         form["required"] = required
-    has_files = any(field.location is Location.FILE for field in fields)
     media_type = "multipart/form-data" if has_files else "application/x-www-form-urlencoded"
     return {"content": {media_type: {"schema": form}}, "required": bool(required)}
 
