@@ -772,6 +772,8 @@ def _form_model(qualified: str, name: str, cls: type, converter: APIConverter) -
 class _FormModel:
     """An attrs class read from a whole form: its fields' parse steps, prepared at start-up."""
 
+    # PERF: a request only walks the prepared field steps; types are resolved and parse
+    # functions built once, when the handler is compiled.
     __slots__ = ("checked", "cls", "fields")
 
     def __init__(
