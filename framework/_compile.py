@@ -217,6 +217,22 @@ def _is_request_type(tp: Any) -> bool:
     return cls is not None and issubclass(cls, Request)
 
 
+# Annotations that say nothing of a value: Starlette-style code uses them for the request and
+# the response as often as ``Request`` and ``Response``.
+_LOOSE: tuple[Any, ...] = (Any, object)
+
+
+def _takes_request(name: str, tp: Any) -> bool:
+    """Whether a first parameter so annotated receives the request in Starlette-style code.
+
+    ``HTTPConnection`` and ``Request`` always do; ``Any`` and ``object`` only on a parameter
+    named ``request``, since elsewhere they may be a typed handler's query parameter.
+    """
+    if tp is HTTPConnection or _is_request_type(tp):
+        return True
+    return name == "request" and tp in _LOOSE
+
+
 def _injector(tp: Any, state_type: Any) -> str | None:
     """Which object the framework passes for a parameter of type ``tp``, if any."""
     if state_type is not None and tp is state_type:
@@ -362,14 +378,14 @@ class _Signature:
         if not parameters:
             return None
         returned = self.hints.get("return")
-        if returned is not None and not _is_response_type(returned):
+        if returned is not None and returned not in _LOOSE and not _is_response_type(returned):
             return None
         first = parameters[0]
         if first.kind is first.VAR_POSITIONAL:
             return first
         if first.kind not in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD):
             return None
-        if first.name in self.hints and not _is_request_type(self.hints[first.name]):
+        if first.name in self.hints and not _takes_request(first.name, self.hints[first.name]):
             return None
         # NOTE: an annotation that cannot be resolved (a ``TYPE_CHECKING`` import) is taken
         # for the request's only on a parameter named ``request``; on any other, it is a typed

@@ -68,7 +68,8 @@ class Body(Param):
 
 @attrs.frozen
 class Form(Param):
-    """One field of a urlencoded or multipart form."""
+    """A form field (``Annotated[int, Form()]``), or with an attrs class, the whole form read
+    into that model field by field (``Annotated[SignUp, Form()]``)."""
 
 
 @attrs.frozen

@@ -804,3 +804,27 @@ async def test_path_parameters_missing_from_the_scope_are_reported() -> None:
     await Item(scope, receive, send)
     assert sent[0]["status"] == 422
     assert b'"loc":["path","item"]' in sent[1]["body"]
+
+
+def test_starlette_style_handlers_may_annotate_the_request_loosely(
+    test_client_factory: TestClientFactory,
+) -> None:
+    # Regression: ``request: Any`` under a templated path was taken for a typed handler whose
+    # path parameter was missing from the signature, failing at start-up.
+    from framework.requests import HTTPConnection
+
+    class Loose(HTTPEndpoint):
+        async def get(self, request: Any) -> Any:
+            return PlainTextResponse(f"get {request.path_params['user']}")
+
+        async def post(self, request: object) -> Response:
+            assert isinstance(request, Request)
+            return PlainTextResponse(f"post {request.path_params['user']}")
+
+        async def put(self, request: HTTPConnection) -> Response:
+            return PlainTextResponse(f"put {request.path_params['user']}")
+
+    client = test_client_factory(App(routes=[Route("/users/{user}", Loose)]))
+    assert client.get("/users/ada").text == "get ada"
+    assert client.post("/users/bob").text == "post bob"
+    assert client.put("/users/cy").text == "put cy"
