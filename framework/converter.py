@@ -813,11 +813,7 @@ class APIConverter:
                 result = hook(value, tp)
             except Exception as exc:
                 raise RequestValidationError(_details(exc, loc)) from None
-            if limits is not None:
-                problems = check(result, limits)
-                if problems:
-                    raise RequestValidationError(_limit_errors(problems, loc))
-            return result
+            return result if limits is None else _within(result, limits, loc)
 
         return structure
 
@@ -938,13 +934,17 @@ def _one_text_fn(parse: _TextItem, limits: Constraints | None) -> _TextFn:
             result = parse(values[0])
         except Exception as exc:
             raise RequestValidationError(_details(exc, loc)) from None
-        if limits is not None:
-            problems = check(result, limits)
-            if problems:
-                raise RequestValidationError(_limit_errors(problems, loc))
-        return result
+        return result if limits is None else _within(result, limits, loc)
 
     return parse_one
+
+
+def _within(result: Any, limits: Constraints, loc: Loc) -> Any:
+    """``result`` if it satisfies ``limits``; else the 422 naming each limit it breaks."""
+    problems = check(result, limits)
+    if problems:
+        raise RequestValidationError(_limit_errors(problems, loc))
+    return result
 
 
 def _many_text_fn(
@@ -971,11 +971,7 @@ def _many_text_fn(
         if errors:
             raise RequestValidationError(errors)
         result = into(items)
-        if limits is not None:
-            problems = check(result, limits)
-            if problems:
-                raise RequestValidationError(_limit_errors(problems, loc))
-        return result
+        return result if limits is None else _within(result, limits, loc)
 
     return parse_many
 
