@@ -38,7 +38,14 @@ from framework.convertors import (
 from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.plan import OperationPlan, WebSocketPlan
 from framework.responses import Response
-from framework.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
+from framework.routing import (
+    BaseRoute,
+    Match,
+    Mount,
+    Route,
+    WebSocketRoute,
+    share_allowed_methods,
+)
 
 __all__ = [
     "Resource",
@@ -387,6 +394,13 @@ def wire_resources(
                 )
                 routes.append(WebSocketRoute(wired.path, cls, name=wired.name))
     _check_conflicts([*before, *routes], len(before))
+    by_path: dict[str, list[Route]] = {}
+    for route in routes:
+        if isinstance(route, Route):
+            by_path.setdefault(route.path, []).append(route)
+    for siblings in by_path.values():
+        if len(siblings) > 1:
+            share_allowed_methods(siblings)
     return Wiring(tuple(routes), tuple(operations), tuple(websockets), _json_errors(operations))
 
 

@@ -369,6 +369,7 @@ class Route(BaseRoute):
             self.methods = {method.upper() for method in methods}
             if "GET" in self.methods:
                 self.methods.add("HEAD")
+        self._sibling_methods: frozenset[str] = frozenset()
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         self._param_names = frozenset(self.param_convertors)
         self._literal = not self.param_convertors
@@ -421,7 +422,7 @@ class Route(BaseRoute):
         """Call the endpoint, or answer 405 with an ``Allow`` header for another method."""
         if self.methods and scope["method"] not in self.methods:
             # NOTE: sorted, so the header does not depend on set order (Starlette's varies).
-            headers = {"Allow": ", ".join(sorted(self.methods))}
+            headers = {"Allow": ", ".join(sorted(self.methods | self._sibling_methods))}
             if "app" in scope:
                 raise HTTPException(status_code=405, headers=headers)
             response = PlainTextResponse("Method Not Allowed", status_code=405, headers=headers)
@@ -619,6 +620,18 @@ class Mount(BaseRoute):
     def __repr__(self) -> str:
         name = self.name or ""
         return f"{type(self).__name__}(path={self.path!r}, name={name!r}, app={self.app!r})"
+
+
+def share_allowed_methods(routes: Sequence[Route]) -> None:
+    """Make a 405 from any of ``routes`` list the methods of all of them.
+
+    For several routes serving one path with different methods, as resource classes do: the
+    first route whose path matches answers the 405 (Starlette's rule), and on its own it would
+    name only its own methods.
+    """
+    methods = frozenset().union(*(route.methods or () for route in routes))
+    for route in routes:
+        route._sibling_methods = methods
 
 
 def _child_url_path(
