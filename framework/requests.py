@@ -49,6 +49,18 @@ SERVER_PUSH_HEADERS_TO_COPY = (
 # waiting on a receive channel that has nothing left to give.
 _BODY_KEY = "framework.request.body"
 
+
+def body_read_from(scope: Scope, receive: Receive) -> bytes | None:
+    """The body an earlier ``Request`` on ``scope`` read in full from ``receive``, if any.
+
+    NOTE: the body is kept with the channel it came from: an app handed another ``receive``
+    (a middleware that decompresses or rewrites the body) must read that one instead.
+    """
+    cached: tuple[Receive, bytes] | None = scope.get(_BODY_KEY)
+    if cached is not None and cached[0] is receive:
+        return cached[1]
+    return None
+
 _UNSET: Any = object()
 
 _FORM_CONTENT_TYPES = (b"multipart/form-data", b"application/x-www-form-urlencoded")
@@ -345,7 +357,7 @@ class Request(HTTPConnection[StateT]):
     def _cached_body(self) -> bytes | None:
         body = self._body
         if body is None:
-            body = self._body = self.scope.get(_BODY_KEY)
+            body = self._body = body_read_from(self.scope, self._receive)
         return body
 
     async def stream(self) -> AsyncGenerator[bytes, None]:
@@ -388,7 +400,8 @@ class Request(HTTPConnection[StateT]):
             async with aclosing(self.stream()) as stream:
                 async for chunk in stream:
                     chunks.append(chunk)
-            body = self._body = self.scope[_BODY_KEY] = b"".join(chunks)
+            body = self._body = b"".join(chunks)
+            self.scope[_BODY_KEY] = (self._receive, body)
         return body
 
     async def json(self) -> Any:
@@ -453,7 +466,9 @@ class Request(HTTPConnection[StateT]):
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone, polling the receive channel without waiting."""
-        if not self._is_disconnected:
+        # NOTE: with a body chunk already held back for stream(), polling again could take a
+        # second one and lose the first; the client was still there when that chunk came.
+        if not self._is_disconnected and self._pending is None:
             message: Message = {}
             with anyio.CancelScope() as scope:
                 scope.cancel()

@@ -329,26 +329,52 @@ async def test_body_is_read_once_and_cached() -> None:
     assert [chunk async for chunk in request.stream()] == [b"hello world", b""]
 
 
+def read_once(*chunks: bytes) -> Receive:
+    """A receive channel for one body; asking it again after that fails the test."""
+    messages: list[Message] = [
+        {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks
+    ]
+    messages.append({"type": "http.request", "body": b"", "more_body": False})
+
+    async def receive() -> Message:
+        if not messages:
+            raise AssertionError("the body was asked of the server twice")
+        return messages.pop(0)
+
+    return receive
+
+
 @pytest.mark.anyio
 async def test_body_read_by_one_request_is_seen_by_a_later_request() -> None:
     """A middleware reads the body; the endpoint builds its own Request on the same scope."""
     scope = http_scope(headers=[(b"content-type", b"application/x-www-form-urlencoded")])
-    assert await Request(scope, receive_from(b"a=1&", b"b=2")).body() == b"a=1&b=2"
+    receive = read_once(b"a=1&", b"b=2")
+    assert await Request(scope, receive).body() == b"a=1&b=2"
 
-    later = Request(scope, unreachable_receive)
+    later = Request(scope, receive)
     assert await later.body() == b"a=1&b=2"
     assert [chunk async for chunk in later.stream()] == [b"a=1&b=2", b""]
     assert (await later.form()).multi_items() == [("a", "1"), ("b", "2")]
 
-    streamed = Request(scope, unreachable_receive)
+    streamed = Request(scope, receive)
     assert [chunk async for chunk in streamed.stream()] == [b"a=1&b=2", b""]
 
 
 @pytest.mark.anyio
 async def test_json_from_a_body_read_by_an_earlier_request() -> None:
     scope = http_scope()
-    assert await Request(scope, receive_from(b'{"a": ', b"[1, 2]}")).body() == b'{"a": [1, 2]}'
-    assert await Request(scope, unreachable_receive).json() == {"a": [1, 2]}
+    receive = read_once(b'{"a": ', b"[1, 2]}")
+    assert await Request(scope, receive).body() == b'{"a": [1, 2]}'
+    assert await Request(scope, receive).json() == {"a": [1, 2]}
+
+
+@pytest.mark.anyio
+async def test_a_new_receive_channel_is_a_new_body() -> None:
+    # Regression: a middleware that read the body and handed the app a receive channel with a
+    # rewritten body (decompressed, decrypted...) had its rewrite ignored.
+    scope = http_scope()
+    assert await Request(scope, read_once(b"hello")).body() == b"hello"
+    assert await Request(scope, read_once(b"HELLO")).body() == b"HELLO"
 
 
 @pytest.mark.anyio
@@ -637,3 +663,12 @@ def test_session_access_marks_a_tracking_session_as_accessed() -> None:
     assert not session.accessed
     assert request.session is session
     assert session.accessed
+
+
+@pytest.mark.anyio
+async def test_polling_for_disconnect_twice_keeps_every_body_chunk() -> None:
+    # Regression: the second poll replaced the chunk the first one had taken.
+    request = Request(http_scope(), receive_from(b"A", b"B"))
+    assert not await request.is_disconnected()
+    assert not await request.is_disconnected()
+    assert await request.body() == b"AB"

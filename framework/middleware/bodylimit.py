@@ -16,6 +16,7 @@ before the body is read to change the limit of the request (``None`` lifts it).
 from __future__ import annotations
 
 from framework.exceptions import HTTPException
+from framework.requests import body_read_from
 from framework.responses import PlainTextResponse
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -129,6 +130,7 @@ class _Limiter:
         "exceeded",
         "length_checked",
         "received",
+        "replayed",
         "response_complete",
         "response_started",
         "scope",
@@ -139,6 +141,7 @@ class _Limiter:
         self._receive = receive
         self._send = send
         self.received = 0
+        self.replayed = False
         self.length_checked = False
         self.exceeded: int | None = None
         self.response_started = False
@@ -157,12 +160,22 @@ class _Limiter:
             self.length_checked = True
             if declared_length_exceeds(self.scope, limit):
                 raise self._too_large(limit)
-        message = await self._receive()
+        message = await self._next_message()
         if limit is not None and message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             if self.received > limit:
                 raise self._too_large(limit)
         return message
+
+    async def _next_message(self) -> Message:
+        # NOTE: a layer outside may have read the whole body already (a Request built on the
+        # receive this limiter wraps): replay it once rather than wait for a body that is gone.
+        if not self.replayed:
+            self.replayed = True
+            body = body_read_from(self.scope, self._receive)
+            if body is not None:
+                return {"type": "http.request", "body": body, "more_body": False}
+        return await self._receive()
 
     async def send(self, message: Message) -> None:
         message_type = message["type"]

@@ -389,3 +389,34 @@ async def test_per_route_limits_in_an_application() -> None:
     assert (await Client([b"x" * 3001], 3001).run(app, "/avatar"))[0] == 413
     assert await Client([b"x" * 2500] * 2).run(app, "/upload/file") == (200, b"5000")
     assert (await Client([b"x" * 2500] * 3).run(app, "/upload/file"))[0] == 413
+
+
+class ReadFirst:
+    """Pure ASGI middleware that reads the body, then passes the same ``receive`` on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await Request(scope, receive).body()
+        await self.app(scope, receive, send)
+
+
+async def echo_body(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(await request.body())
+
+
+@pytest.mark.parametrize(("size", "status"), [(10, 200), (11, 413)])
+def test_a_body_read_outside_the_limiter_is_replayed_through_it(
+    test_client_factory: TestClientFactory, size: int, status: int
+) -> None:
+    app = App(
+        routes=[Route("/", echo_body, methods=["POST"])],
+        middleware=[Middleware(ReadFirst)],
+        max_body_size=10,
+    )
+    response = test_client_factory(app).post("/", content=b"x" * size)
+    assert response.status_code == status
+    if status == 200:
+        assert response.content == b"x" * size
