@@ -17,6 +17,8 @@ _RawHeaders = list[tuple[bytes, bytes]]
 _ALLOW_ORIGIN = b"access-control-allow-origin"
 _ALLOW_HEADERS = b"access-control-allow-headers"
 _VARY = b"vary"
+_WILDCARD = b"*"
+_ALLOW_CREDENTIALS = (b"access-control-allow-credentials", b"true")
 _PREFLIGHT_VARY = (
     b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
     b"Access-Control-Request-Private-Network"
@@ -41,13 +43,12 @@ class CORSMiddleware:
         "_allow_all_origins",
         "_allowed_header_names",
         "_allowed_methods",
-        "_echo_origin",
+        "_credentials",
         "_origin_regex",
         "_origins",
         "_preflight_headers",
         "_simple_headers",
         "_simple_names",
-        "_simple_names_echo",
         "allow_private_network",
         "app",
     )
@@ -81,39 +82,43 @@ class CORSMiddleware:
         methods = ALL_METHODS if "*" in allow_methods else tuple(allow_methods)
         self._allow_all_origins = "*" in allow_origins
         self._allow_all_headers = "*" in allow_headers
-        self._origins = frozenset(allow_origins)
+        self._origins = frozenset(allow_origins) - {"*"}
         self._origin_regex = re.compile(allow_origin_regex) if allow_origin_regex else None
+        self._credentials = allow_credentials
         self._allowed_methods = frozenset(methods)
         listed_headers = sorted(SAFELISTED_HEADERS.union(allow_headers))
         self._allowed_header_names = frozenset(name.lower() for name in listed_headers)
-        # NOTE: browsers refuse a wildcard origin on credentialed responses, so with
-        # credentials the request's origin is echoed back instead.
-        wildcard = self._allow_all_origins and not allow_credentials
-        self._echo_origin = not wildcard
 
-        # PERF: every header that does not depend on the request is encoded once, here.
+        # PERF: every header that does not depend on the request's origin is encoded once, here.
         simple: _RawHeaders = []
-        if wildcard:
-            simple.append((_ALLOW_ORIGIN, b"*"))
-        if allow_credentials:
-            simple.append((b"access-control-allow-credentials", b"true"))
         if expose_headers:
             exposed = ", ".join(expose_headers).encode("latin-1")
             simple.append((b"access-control-expose-headers", exposed))
         self._simple_headers = simple
         self._simple_names = frozenset(name for name, _ in simple)
-        self._simple_names_echo = self._simple_names | {_ALLOW_ORIGIN}
 
         preflight: _RawHeaders = [(_VARY, _PREFLIGHT_VARY)]
-        if wildcard:
-            preflight.append((_ALLOW_ORIGIN, b"*"))
         preflight.append((b"access-control-allow-methods", ", ".join(methods).encode("latin-1")))
         preflight.append((b"access-control-max-age", str(max_age).encode("latin-1")))
         if not self._allow_all_headers:
             preflight.append((_ALLOW_HEADERS, ", ".join(listed_headers).encode("latin-1")))
-        if allow_credentials:
-            preflight.append((b"access-control-allow-credentials", b"true"))
         self._preflight_headers = preflight
+
+    def _grant(self, origin: bytes) -> tuple[bytes, bool] | None:
+        """The ``Access-Control-Allow-Origin`` value for ``origin`` and whether credentials go
+        with it; ``None`` when the policy refuses the origin."""
+        if self._allow_all_origins and not self._credentials:
+            return _WILDCARD, False
+        text = origin.decode("latin-1")
+        regex = self._origin_regex
+        if text in self._origins or (regex is not None and regex.fullmatch(text) is not None):
+            return origin, self._credentials
+        if self._allow_all_origins:
+            # NOTE: a wildcard never grants credentials. Echoing any origin with credentials
+            # (which Starlette does when the request carries cookies) would let every site read
+            # the user's authenticated responses; "*" makes browsers refuse credentialed use.
+            return _WILDCARD, False
+        return None
 
     def is_allowed_origin(self, origin: str) -> bool:
         """Whether ``origin`` passes the policy (``allow_origins`` or the full-match regex)."""
@@ -150,11 +155,15 @@ class CORSMiddleware:
         headers = list(self._preflight_headers)
         failures: list[str] = []
 
-        if self.is_allowed_origin(origin.decode("latin-1")):
-            if self._echo_origin:
-                headers.append((_ALLOW_ORIGIN, origin))
-        else:
+        grant = self._grant(origin)
+        if grant is None:
             failures.append("origin")
+            credentials = self._credentials
+        else:
+            allow_origin, credentials = grant
+            headers.append((_ALLOW_ORIGIN, allow_origin))
+        if credentials:
+            headers.append(_ALLOW_CREDENTIALS)
 
         if request_method.decode("latin-1") not in self._allowed_methods:
             failures.append("method")
@@ -235,17 +244,21 @@ class _SimpleResponseSend:
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             middleware = self.middleware
-            origin = self.origin
-            echo = middleware._echo_origin and middleware.is_allowed_origin(
-                origin.decode("latin-1")
-            )
+            grant = middleware._grant(self.origin)
+            allow_origin, credentials = grant or (None, middleware._credentials)
             # NOTE: the policy's headers replace any the app set itself; the app's own
-            # Access-Control-Allow-Origin survives only when the policy sends none.
-            replaced = middleware._simple_names_echo if echo else middleware._simple_names
-            headers: _RawHeaders = [item for item in message["headers"] if item[0] not in replaced]
+            # Access-Control-Allow-Origin survives only when the policy refuses the origin.
+            replaced = middleware._simple_names
+            if allow_origin is not None:
+                replaced = replaced | {_ALLOW_ORIGIN}
+            if credentials:
+                replaced = replaced | {_ALLOW_CREDENTIALS[0]}
+            headers = [item for item in message["headers"] if item[0] not in replaced]
             headers.extend(middleware._simple_headers)
-            if echo:
-                headers.append((_ALLOW_ORIGIN, origin))
+            if allow_origin is not None:
+                headers.append((_ALLOW_ORIGIN, allow_origin))
+            if credentials:
+                headers.append(_ALLOW_CREDENTIALS)
             _add_vary_origin(headers)
             message["headers"] = headers
         await self.send(message)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -106,12 +107,26 @@ async def test_wildcard_origin_without_credentials() -> None:
 
 
 @pytest.mark.anyio
-async def test_wildcard_origin_with_credentials_echoes_the_origin() -> None:
+@pytest.mark.parametrize("cookie", [None, "session=1"])
+async def test_a_wildcard_origin_never_gets_credentials(cookie: str | None) -> None:
+    # Starlette echoes any origin with credentials when the request has cookies: every site
+    # could then read the user's authenticated responses. A wildcard grants "*" only.
     app = cors(allow_origins=["*"], allow_credentials=True)
+    headers = {"origin": "https://evil.example"}
+    if cookie is not None:
+        headers["cookie"] = cookie
+    result = await request(app, headers=headers)
+    assert result.get("access-control-allow-origin") == "*"
+    assert result.get("access-control-allow-credentials") is None
+    assert result.get("vary") == "Origin"
+
+
+@pytest.mark.anyio
+async def test_a_listed_origin_beside_a_wildcard_gets_credentials() -> None:
+    app = cors(allow_origins=["*", "https://a.com"], allow_credentials=True)
     result = await request(app, headers={"origin": "https://a.com"})
     assert result.get("access-control-allow-origin") == "https://a.com"
     assert result.get("access-control-allow-credentials") == "true"
-    assert result.get("vary") == "Origin"
 
 
 @pytest.mark.anyio
@@ -247,11 +262,20 @@ async def test_preflight_wildcard_headers_without_request_headers() -> None:
 
 
 @pytest.mark.anyio
-async def test_preflight_with_credentials_echoes_origin() -> None:
+async def test_preflight_from_a_wildcard_origin_gets_no_credentials() -> None:
     app = cors(allow_origins=["*"], allow_credentials=True, allow_headers=["*"])
     result = await request(app, "OPTIONS", preflight_headers(origin="null"))
     assert result.status == 200
-    assert result.get("access-control-allow-origin") == "null"
+    assert result.get("access-control-allow-origin") == "*"
+    assert result.get("access-control-allow-credentials") is None
+
+
+@pytest.mark.anyio
+async def test_preflight_from_a_listed_origin_with_credentials_echoes_it() -> None:
+    app = cors(allow_origins=["https://a.com"], allow_credentials=True, allow_headers=["*"])
+    result = await request(app, "OPTIONS", preflight_headers(origin="https://a.com"))
+    assert result.status == 200
+    assert result.get("access-control-allow-origin") == "https://a.com"
     assert result.get("access-control-allow-credentials") == "true"
 
 
@@ -356,7 +380,12 @@ def test_wildcard_is_never_sent_with_credentials(
     allow_origin = result.get("access-control-allow-origin")
     credentials = result.get("access-control-allow-credentials")
     assert not (allow_origin == "*" and credentials == "true")
-    if allow_credentials:
+    listed = origin in allow_origins or (
+        use_regex and re.fullmatch(r"https?://.*\.a\.com", origin) is not None
+    )
+    if allow_credentials and "*" in allow_origins and not listed:
+        assert credentials is None
+    elif allow_credentials:
         assert credentials == "true"
     if allow_origin is not None:
         assert app.is_allowed_origin(origin)
