@@ -11,7 +11,6 @@ of the request at once.
 from __future__ import annotations
 
 import inspect
-import re
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -65,6 +64,7 @@ __all__ = [
     "compile_operation",
     "compile_websocket",
     "definition_locals",
+    "encoded_part",
     "lifespan_state",
     "template_for",
     "websocket_state_parameters",
@@ -285,16 +285,6 @@ def template_for(path_params: Mapping[str, Any]) -> str:
     return "".join(parts) or "/"
 
 
-_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_NOT_WORD = re.compile(r"[^a-z0-9]+")
-
-
-def _snake_case(name: str) -> str:
-    """``TodoList`` → ``todo_list``, ``HTTPThingV2`` → ``http_thing_v2`` (as OpenAPI names)."""
-    words = _WORD_BOUNDARY.sub("_", name).lower()
-    return _NOT_WORD.sub("_", words).strip("_") or "operation"
-
-
 def _docstring(func: Callable[..., Any]) -> tuple[str | None, str | None]:
     """Summary (the first paragraph, on one line) and description (the rest)."""
     doc = getattr(func, "__doc__", None)
@@ -465,7 +455,6 @@ def compile_operation(
         tags=tuple(tags),
         summary=summary,
         description=description,
-        operation_id=f"{_snake_case(route_name)}_{method_name.lower()}",
         is_async=is_async_callable(func),
     )
 
@@ -477,7 +466,7 @@ def _return_type(signature: _Signature, converter: APIConverter) -> Any:
         return Any
     if returned is None or returned is _NoneType:
         return None
-    encoded = _encoded_part(returned)
+    encoded = encoded_part(returned)
     if encoded is not None and encoded not in _DYNAMIC:
         try:
             converter.structure_fn(encoded)
@@ -492,8 +481,9 @@ def _return_type(signature: _Signature, converter: APIConverter) -> Any:
     return returned
 
 
-def _encoded_part(tp: Any) -> Any:
-    """What of a return type is encoded as JSON: a union without its ``Response`` members."""
+def encoded_part(tp: Any) -> Any:
+    """What of a return type is encoded as JSON: a union without its ``Response`` members;
+    ``None`` when every member is a ``Response`` (sent as it is)."""
     if _is_response_type(tp):
         return None
     if get_origin(tp) in _UNION_ORIGINS:
@@ -1149,7 +1139,7 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
             else:
                 cookie_steps.append(step)
     returned = plan.return_type
-    encoded = _encoded_part(returned) if returned is not None else None
+    encoded = encoded_part(returned) if returned is not None else None
     encode = converter.encode_fn(Any if encoded is None else encoded)
     encode_fn = converter.encode_fn
     status = plan.status_code

@@ -146,7 +146,8 @@ class App:
 
     ``resources`` lists modules, packages or dotted module names whose endpoint classes are
     wired after ``routes``. Every typed endpoint class, wired or given to a ``Route``, is
-    compiled here, so a handler that cannot be served is an error at construction.
+    compiled here, so a handler that cannot be served is an error at construction; so is, with
+    ``openapi_url``, an operation the OpenAPI document cannot describe.
     """
 
     def __init__(
@@ -195,6 +196,7 @@ class App:
             self._wiring += wired
             explicit.extend(wired.routes)
         self.router = Router(explicit, lifespan=lifespan)
+        self._document_at_start_up()
         self.exception_handlers: dict[Any, ExceptionHandler] = {}
         if exception_handlers is not None:
             for key, handler in exception_handlers.items():
@@ -231,6 +233,13 @@ class App:
     def _add_plans(self, routes: Sequence[BaseRoute]) -> None:
         self._wiring += self._compile(routes)
         self._openapi = None
+        self._document_at_start_up()
+
+    def _document_at_start_up(self) -> None:
+        # NOTE: a served document is built now, so a handler it cannot describe is an error
+        # here, not a 500 on the first request for it.
+        if self.openapi_url is not None:
+            self.openapi()
 
     def _answers_json(self, conn: HTTPConnection) -> bool:
         """Whether an ``HTTPException`` of this request came from a typed handler."""

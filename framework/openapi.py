@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar, Union
 
 import attrs
 
+from framework._compile import encoded_part
 from framework._json import dumps as json_dumps
 from framework.constraints import (
     Constraints,
@@ -61,8 +62,15 @@ _PARAMETER_LOCATIONS = {
 _PATH_PARAMETER = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
 _UNSAFE_COMPONENT_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 
+# NOTE: the converter reads any iterable annotation from a JSON array, as a list.
 _SEQUENCE_ORIGINS: frozenset[Any] = frozenset(
-    {list, collections.abc.Sequence, collections.abc.MutableSequence}
+    {
+        list,
+        collections.abc.Sequence,
+        collections.abc.MutableSequence,
+        collections.abc.Collection,
+        collections.abc.Iterable,
+    }
 )
 _SET_ORIGINS: frozenset[Any] = frozenset(
     {set, frozenset, collections.abc.Set, collections.abc.MutableSet}
@@ -767,18 +775,14 @@ def _describe_status(code: int) -> str:
         return f"Status {code}"
 
 
-def _is_response_type(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, Response)
-
-
 def _responses(plan: OperationPlan, registry: SchemaRegistry) -> JSONSchema:
     responses: dict[int, JSONSchema] = {}
     success: JSONSchema = {"description": _describe_status(plan.status_code)}
-    return_type = plan.return_type
+    # NOTE: the Response members of a union are sent as they are; only the rest is JSON.
+    return_type = None if plan.return_type is None else encoded_part(plan.return_type)
     has_body = not (
         return_type is None
         or return_type is type(None)
-        or _is_response_type(return_type)
         or plan.status_code in (204, 205, 304)
         or plan.status_code < 200
     )
@@ -810,25 +814,6 @@ def _responses(plan: OperationPlan, registry: SchemaRegistry) -> JSONSchema:
     return {str(code): responses[code] for code in sorted(responses)}
 
 
-def _snake_case(name: str) -> str:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
-    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
-
-
-def _docstring_parts(plan: OperationPlan) -> tuple[str | None, str | None]:
-    """Summary (first paragraph, one line) and description (the rest) of the handler's docstring."""
-    handler = getattr(plan.endpoint, plan.handler_name, None)
-    # NOTE: ``__doc__`` rather than ``inspect.getdoc``: an override without a docstring should
-    # not be described by the docstring of the method it overrides.
-    doc = getattr(handler, "__doc__", None)
-    if not doc:
-        return None, None
-    paragraphs = inspect.cleandoc(doc).split("\n\n", 1)
-    summary = " ".join(paragraphs[0].split()) or None
-    description = paragraphs[1].strip() if len(paragraphs) > 1 else None
-    return summary, description or None
-
-
 def _operation(
     plan: OperationPlan,
     convertors: Mapping[str, str],
@@ -838,13 +823,10 @@ def _operation(
     operation: JSONSchema = {}
     if plan.tags:
         operation["tags"] = list(plan.tags)
-    doc_summary, doc_description = _docstring_parts(plan)
-    summary = plan.summary or doc_summary
-    description = plan.description or doc_description
-    if summary:
-        operation["summary"] = summary
-    if description:
-        operation["description"] = description
+    if plan.summary:
+        operation["summary"] = plan.summary
+    if plan.description:
+        operation["description"] = plan.description
     operation["operationId"] = operation_id
     parameters = [
         _parameter(p, convertors, registry)
@@ -883,8 +865,9 @@ def build_openapi(
 ) -> dict[str, Any]:
     """An OpenAPI 3.1 document describing ``operations``, in their order.
 
-    Operation ids are the plan's ``operation_id`` or ``{route_name}_{method}`` in snake case,
-    numbered when taken. Raises ``ValueError`` for two operations on one method and path.
+    Operation ids are the plan's ``operation_id``, numbered when taken. Raises ``ValueError``
+    for two operations on one method and path, ``TypeError`` naming the handler for a type
+    that JSON Schema cannot describe.
     """
     registry = SchemaRegistry()
     paths: dict[str, dict[str, JSONSchema]] = {}
@@ -898,13 +881,19 @@ def build_openapi(
         item = paths.setdefault(path, {})
         if method in item:
             raise ValueError(f"two operations for {plan.method.upper()} {path}")
-        base_id = plan.operation_id or f"{_snake_case(plan.route_name) or 'operation'}_{method}"
+        base_id = plan.operation_id
         operation_id, number = base_id, 1
         while operation_id in taken_ids:
             number += 1
             operation_id = f"{base_id}_{number}"
         taken_ids.add(operation_id)
-        item[method] = _operation(plan, convertors, registry, operation_id)
+        try:
+            item[method] = _operation(plan, convertors, registry, operation_id)
+        except TypeError as exc:
+            raise TypeError(
+                f"{plan.qualified_name} ({plan.method.upper()} {plan.path}) cannot be "
+                f"documented: {exc}"
+            ) from exc
         tags.extend(tag for tag in plan.tags if tag not in tags)
     info: JSONSchema = {"title": title, "version": version}
     if description:

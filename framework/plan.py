@@ -7,6 +7,7 @@ else, so what is documented is exactly what is enforced.
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 
 import attrs
@@ -20,6 +21,7 @@ __all__ = [
     "OperationPlan",
     "ParameterPlan",
     "WebSocketPlan",
+    "snake_case",
 ]
 
 
@@ -32,6 +34,16 @@ class _Required(enum.Enum):
 
 REQUIRED = _Required.REQUIRED
 """The default of a parameter that has none: the request must supply it."""
+
+
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def snake_case(name: str) -> str:
+    """``TodoList`` → ``todo_list``, ``HTTPThingV2`` → ``http_thing_v2`` (as OpenAPI names)."""
+    words = _WORD_BOUNDARY.sub("_", name).lower()
+    return _NOT_WORD.sub("_", words).strip("_") or "operation"
 
 
 class Location(str, enum.Enum):
@@ -80,7 +92,12 @@ class ParameterPlan:
 
 @attrs.frozen
 class OperationPlan:
-    """One HTTP method of one wired endpoint class."""
+    """One HTTP method of one wired endpoint class.
+
+    ``summary`` and ``description`` are what the document says of the operation (compiled
+    from the handler's docstring); ``operation_id`` defaults to ``{route_name}_{method}`` in
+    snake case.
+    """
 
     endpoint: type
     method: str
@@ -94,8 +111,12 @@ class OperationPlan:
     tags: tuple[str, ...] = ()
     summary: str | None = None
     description: str | None = None
-    operation_id: str = ""
+    operation_id: str = attrs.field()
     is_async: bool = True
+
+    @operation_id.default
+    def _default_operation_id(self) -> str:
+        return f"{snake_case(self.route_name)}_{self.method.lower()}"
 
     @property
     def body(self) -> ParameterPlan | None:
@@ -127,4 +148,3 @@ class WebSocketPlan:
     message_type: Any
     parameters: tuple[ParameterPlan, ...] = ()
     tags: tuple[str, ...] = ()
-

@@ -14,11 +14,12 @@ from openapi_spec_validator import validate
 from framework import App, HTTPEndpoint, HTTPException, status_code
 from framework._compile import STATE_KEY
 from framework.applications import lifespan_state_type
+from framework.converter import default_converter
 from framework.exceptions import HTTPException as StarletteHTTPException
 from framework.plan import HandlerDefinitionError
 from framework.requests import Request
 from framework.resources import RouteConflictError
-from framework.responses import JSONResponse, PlainTextResponse, Response
+from framework.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from framework.routing import Mount, NoMatchFound, Route, Router, WebSocketRoute
 from tests.conftest import TestClientFactory
 from tests.resources_fixtures import stateful
@@ -175,6 +176,54 @@ def test_openapi_is_served_and_valid(test_client_factory: TestClientFactory) -> 
     assert served.status_code == 200
     assert served.headers["content-type"] == "application/json"
     assert served.json() == document
+
+
+@attrs.frozen
+class Shown:
+    id: int
+
+
+class MaybeRedirect(HTTPEndpoint):
+    async def get(self, go: bool = False) -> Shown | RedirectResponse:
+        return RedirectResponse("/elsewhere") if go else Shown(1)
+
+
+def test_a_return_union_with_a_response_is_documented(
+    test_client_factory: TestClientFactory,
+) -> None:
+    # Regression: the document failed to build, so /openapi.json answered 500.
+    app = App(routes=[Route("/maybe", MaybeRedirect)], openapi_url="/openapi.json")
+    client = test_client_factory(app)
+    served = client.get("/openapi.json")
+    assert served.status_code == 200
+    success = served.json()["paths"]["/maybe"]["get"]["responses"]["200"]
+    assert success["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Shown"
+    }
+    assert client.get("/maybe").json() == {"id": 1}
+    assert client.get("/maybe?go=1", follow_redirects=False).status_code == 307
+
+
+class Opaque:
+    """A type the converter reads through a hook of the user's, which JSON Schema cannot say."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+default_converter.cattrs.register_structure_hook(Opaque, lambda value, _: Opaque(value))
+
+
+class TakesOpaque(HTTPEndpoint):
+    async def post(self, body: Opaque) -> None:
+        return None
+
+
+def test_a_document_that_cannot_be_built_is_a_start_up_error() -> None:
+    with pytest.raises(TypeError, match=r"TakesOpaque\.post.*Opaque"):
+        App(routes=[Route("/opaque", TakesOpaque)], openapi_url="/openapi.json")
+    # Without a document to serve, nothing needs describing.
+    App(routes=[Route("/opaque", TakesOpaque)])
 
 
 def test_without_openapi_url_nothing_is_served(test_client_factory: TestClientFactory) -> None:

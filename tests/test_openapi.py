@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import collections.abc
 import datetime
 import decimal
 import enum
@@ -30,7 +31,7 @@ from framework.openapi import (
     schema_for,
 )
 from framework.plan import REQUIRED, Location, OperationPlan, ParameterPlan
-from framework.responses import PlainTextResponse, Response
+from framework.responses import PlainTextResponse, RedirectResponse, Response
 from framework.routing import Route
 from tests.conftest import TestClientFactory
 
@@ -190,9 +191,11 @@ def operation(
     route_name: str = "TodoList",
     raises: tuple[int, ...] = (),
     tags: tuple[str, ...] = (),
-    operation_id: str = "",
+    operation_id: str | None = None,
     summary: str | None = None,
+    description: str | None = None,
 ) -> OperationPlan:
+    named = {} if operation_id is None else {"operation_id": operation_id}
     return OperationPlan(
         endpoint=endpoint,
         method=method,
@@ -204,8 +207,9 @@ def operation(
         status_code=status_code,
         raises=raises,
         tags=tags,
-        operation_id=operation_id,
         summary=summary,
+        description=description,
+        **named,
     )
 
 
@@ -306,6 +310,9 @@ def standalone(tp: Any, constraints: Constraints | None = None) -> tuple[JSON, J
             },
         ),
         (typing.NewType("UserId", int), {"type": "integer"}),
+        # The converter reads these from arrays too.
+        (collections.abc.Iterable[int], {"type": "array", "items": {"type": "integer"}}),
+        (collections.abc.Collection[str], {"type": "array", "items": {"type": "string"}}),
     ],
 )
 def test_schema_of_type(tp: Any, expected: JSON) -> None:
@@ -587,6 +594,8 @@ def test_the_api_md_todo_example() -> None:
             list[Todo],
             endpoint=TodoList,
             tags=("todos",),
+            summary="List the todos.",
+            description="Paged with ``limit`` and ``offset``.",
         ),
         operation(
             "/todos",
@@ -597,6 +606,7 @@ def test_the_api_md_todo_example() -> None:
             endpoint=TodoList,
             handler_name="post",
             tags=("todos",),
+            summary="Create a todo.",
         ),
         operation(
             "/todos/{todo_id:int}",
@@ -919,6 +929,26 @@ def test_success_response(return_type: Any, status: int, content: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("return_type", "schema"),
+    [
+        (Union[Todo, RedirectResponse], {"$ref": "#/components/schemas/Todo"}),  # noqa: UP007
+        (
+            Todo | PlainTextResponse | None,
+            {"anyOf": [{"$ref": "#/components/schemas/Todo"}, {"type": "null"}]},
+        ),
+        (Union[RedirectResponse, PlainTextResponse], None),  # noqa: UP007
+    ],
+)
+def test_a_return_union_documents_only_what_is_encoded(
+    return_type: Any, schema: JSON | None
+) -> None:
+    # Regression: the Response members went to the schema registry, a TypeError (a 500 when served).
+    doc = document(operation(return_type=return_type))
+    success = doc["paths"]["/todos"]["get"]["responses"]["200"]
+    assert success.get("content", {}).get("application/json", {}).get("schema") == schema
+
+
+@pytest.mark.parametrize(
     ("parameter", "fallible"),
     [
         (param("q", Location.QUERY, str, "x"), False),
@@ -994,10 +1024,11 @@ def test_operation_ids_are_unique_and_stable() -> None:
     assert build_openapi(plans) == build_openapi(plans)
 
 
-def test_plan_summary_wins_over_docstring() -> None:
+def test_the_plan_is_what_is_documented() -> None:
+    # The summary and description come from the plan (compiled from the docstring) only.
     doc = document(operation(endpoint=TodoList, summary="Overridden"))
     assert doc["paths"]["/todos"]["get"]["summary"] == "Overridden"
-    assert doc["paths"]["/todos"]["get"]["description"] == "Paged with ``limit`` and ``offset``."
+    assert "description" not in doc["paths"]["/todos"]["get"]
 
 
 def test_methods_paths_and_servers() -> None:
