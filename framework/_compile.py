@@ -19,7 +19,6 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import anyio
 import attrs
 
-from framework import _json
 from framework._exception_handlers import SCOPE_KEY, lookup_handler
 from framework._utils import is_async_callable
 from framework.background import BackgroundTask, BackgroundTasks
@@ -984,6 +983,8 @@ _Problems = list[tuple[int, list[ErrorDetail]]]
 _Parse = Callable[[Sequence[str], Loc], Any]
 _TextStep = tuple[int, str, str, _Parse, Loc, bool]
 _Read = Callable[[Any], Any]
+# (signature index, parameter name, JSON decoder, structure function, required)
+_BodyStep = tuple[int, str, Callable[[bytes, Loc], Any], Callable[[Any, Loc], Any], bool]
 
 
 def _missing(loc: Loc) -> list[ErrorDetail]:
@@ -1101,7 +1102,7 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
     form_steps: list[tuple[int, str, str, str, bool, _Parse | None, Loc, bool]] = []
     model_steps: list[tuple[int, str, _FormModel]] = []
     injected: list[tuple[str, str]] = []
-    body_step: tuple[int, str, Callable[[Any, Loc], Any], bool] | None = None
+    body_step: _BodyStep | None = None
     for index, parameter in enumerate(plan.parameters):
         location = parameter.location
         pname = parameter.name
@@ -1121,7 +1122,8 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
                 read = _limits_reader(constraints, loc)
             path_steps.append((index, pname, wire, read, loc))
         elif location is Location.BODY:
-            body_step = (index, pname, converter.structure_fn(tp, constraints), required)
+            structure = converter.structure_fn(tp, constraints)
+            body_step = (index, pname, converter.decode_json, structure, required)
         elif location is Location.FORM and attrs.has(tp):
             model_steps.append((index, pname, _form_model(qualified, pname, tp, converter)))
         elif location is Location.FORM:
@@ -1226,24 +1228,16 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
 
 
 async def _read_body(
-    step: tuple[int, str, Callable[[Any, Loc], Any], bool],
-    request: Request,
-    kwargs: dict[str, Any],
-    problems: _Problems,
+    step: _BodyStep, request: Request, kwargs: dict[str, Any], problems: _Problems
 ) -> None:
-    index, name, structure, required = step
+    index, name, decode, structure, required = step
     raw = await request.body()
     if not raw:
         if required:
             problems.append((index, _missing(_BODY_LOC)))
         return
     try:
-        data = _json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        problems.append((index, [ErrorDetail(_BODY_LOC, f"invalid JSON ({exc})", "json_invalid")]))
-        return
-    try:
-        kwargs[name] = structure(data, _BODY_LOC)
+        kwargs[name] = structure(decode(raw, _BODY_LOC), _BODY_LOC)
     except RequestValidationError as exc:
         problems.append((index, exc.errors))
 

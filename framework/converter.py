@@ -43,6 +43,7 @@ from framework.constraints import (
 )
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "APIConverter",
     "ErrorDetail",
     "Loc",
@@ -52,6 +53,9 @@ __all__ = [
 
 Loc = tuple[str | int, ...]
 """Where a problem is: ``("body", "tags", 2)``, ``("query", "limit")``."""
+
+MAX_JSON_DEPTH = 64
+"""How deeply a JSON body may nest arrays and objects, unless the converter is told otherwise."""
 
 _Hook = Callable[[Any, Any], Any]
 _TextItem = Callable[[str], Any]
@@ -304,6 +308,34 @@ def _literal_value(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, _NoneType})
+
+
+def _is_json_native(value: dict[Any, Any] | list[Any]) -> bool:
+    """Whether a dict or list holds JSON's own types only: str keys, dicts, lists, scalars.
+
+    NOTE: iterative, so that a value as deep as JSON allows cannot exhaust the stack.
+    """
+    pending: list[Any] = [value]
+    scalars = _JSON_SCALARS
+    while pending:
+        container = pending.pop()
+        if container.__class__ is dict:
+            for key in container:
+                if key.__class__ is not str:
+                    return False
+            items = container.values()
+        else:
+            items = container
+        for item in items:
+            cls = item.__class__
+            if cls is dict or cls is list:
+                pending.append(item)
+            elif cls not in scalars:
+                return False
+    return True
+
+
 _UNSTRUCTURE_HOOKS: dict[type, Callable[[Any], Any]] = {
     bytes: _unstructure_bytes,
     datetime.datetime: _isoformat,
@@ -505,10 +537,21 @@ class _Hooks(cattrs.Converter):
         type: Any,
         cache_result: bool = True,
     ) -> Callable[[Any], Any]:
-        """The hook for ``type``: an enum becomes its value, else cattrs' hook."""
+        """The hook for ``type``: an enum becomes its value, ``Any`` is left as it is when it
+        is made of JSON's own types, else cattrs' hook."""
         if _is_enum(type):
             return _enum_value
+        if type is Any:
+            return self._unstructure_any
         return super().get_unstructure_hook(type, cache_result)
+
+    def _unstructure_any(self, value: Any) -> Any:
+        # PERF: JSON values (decoded bodies echoed back, most handler results) need nothing;
+        # cattrs would rebuild them by recursion, one dispatch per item.
+        cls = value.__class__
+        if cls in _JSON_SCALARS or ((cls is dict or cls is list) and _is_json_native(value)):
+            return value
+        return self.unstructure(value)
 
     def _enum_hook(self, cls: type[enum.Enum]) -> _Hook:
         lookup = _choice_lookup(list(cls))
@@ -775,14 +818,62 @@ class APIConverter:
     ``parse_text_fn`` hand them out so callers can keep them from start-up on.
     """
 
-    __slots__ = ("_encode_fns", "_hooks", "_structure_fns", "_text_fns", "_unstructure_fns")
+    __slots__ = (
+        "_encode_fns",
+        "_hooks",
+        "_max_json_depth",
+        "_structure_fns",
+        "_text_fns",
+        "_unstructure_fns",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_json_depth: int = MAX_JSON_DEPTH) -> None:
+        if (
+            not isinstance(max_json_depth, int)
+            or isinstance(max_json_depth, bool)
+            or max_json_depth < 1
+        ):
+            raise ValueError(
+                f"APIConverter(max_json_depth={max_json_depth!r}): expected a number of levels, "
+                "1 or more"
+            )
+        self._max_json_depth = max_json_depth
         self._hooks = _Hooks()
         self._structure_fns: dict[Any, _StructureFn] = {}
         self._text_fns: dict[Any, _TextFn] = {}
         self._unstructure_fns: dict[Any, Callable[[Any], Any]] = {}
         self._encode_fns: dict[Any, Callable[[Any], bytes]] = {}
+
+    @property
+    def max_json_depth(self) -> int:
+        """How deeply `decode_json` lets arrays and objects nest."""
+        return self._max_json_depth
+
+    def decode_json(self, raw: bytes, loc: Loc = ()) -> Any:
+        """``raw`` decoded as JSON; raises `RequestValidationError` (``json_invalid`` at
+        ``loc``) for bytes that are not JSON or nest deeper than ``max_json_depth``.
+
+        NOTE: the converter and handlers walk values by recursion, so the depth is bounded
+        far below what the decoder itself can read.
+        """
+        try:
+            data = _json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise RequestValidationError(
+                [ErrorDetail(loc, f"invalid JSON ({exc})", "json_invalid")]
+            ) from None
+        limit = self._max_json_depth
+        # PERF: nesting deeper than ``limit`` takes more than ``2 * limit`` bytes and more
+        # than ``limit`` opening brackets, counted in C; only such documents are walked.
+        if (
+            len(raw) > 2 * limit
+            and raw.count(b"[") + raw.count(b"{") > limit
+            and _deeper_than(data, limit)
+        ):
+            raise RequestValidationError(
+                [ErrorDetail(loc, f"JSON nested deeper than {limit} levels", "json_invalid")]
+            )
+        return data
 
     @property
     def cattrs(self) -> cattrs.Converter:
@@ -924,6 +1015,24 @@ class APIConverter:
             return dumps(unstructure(value))
 
         return encode
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether decoded JSON nests arrays and objects more than ``limit`` levels deep."""
+    cls = data.__class__
+    if cls is not dict and cls is not list:
+        return False
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        container, depth = pending.pop()
+        items = container.values() if container.__class__ is dict else container
+        for item in items:
+            cls = item.__class__
+            if cls is dict or cls is list:
+                if depth == limit:
+                    return True
+                pending.append((item, depth + 1))
+    return False
 
 
 def _one_text_fn(parse: _TextItem, limits: Constraints | None) -> _TextFn:

@@ -566,6 +566,66 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
     assert {error["msg"] for error in errors} == {"value is nested too deeply"}
 
 
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def test_decode_json_refuses_documents_nested_too_deeply() -> None:
+    # Regression: orjson reads ~1024 levels, cattrs recursed out at ~330 (a 500).
+    assert converter.decode_json(b'{"a": [1]}', ("body",)) == {"a": [1]}
+    assert converter.decode_json(nested(64), ("body",)) == converter.structure(
+        _json.loads(nested(64)), Any
+    )
+    for document in (nested(65), b'{"a":' + nested(500) + b"}", nested(1000)):
+        with pytest.raises(RequestValidationError) as caught:
+            converter.decode_json(document, ("body",))
+        assert [error.as_dict() for error in caught.value.errors] == [
+            {"loc": ["body"], "msg": "JSON nested deeper than 64 levels", "type": "json_invalid"}
+        ]
+    # Brackets inside strings are not nesting.
+    text = b'["' + b"[" * 500 + b'"]'
+    assert converter.decode_json(text) == ["[" * 500]
+
+
+def test_decode_json_reports_what_is_not_json() -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        converter.decode_json(b"[1,", ("body",))
+    (error,) = caught.value.errors
+    assert (error.loc, error.type) == (("body",), "json_invalid")
+    assert error.msg.startswith("invalid JSON")
+
+
+def test_the_json_depth_limit_is_configurable() -> None:
+    assert APIConverter().max_json_depth == 64
+    shallow = APIConverter(max_json_depth=2)
+    assert shallow.decode_json(b"[[1]]") == [[1]]
+    with pytest.raises(RequestValidationError, match="deeper than 2 levels"):
+        shallow.decode_json(b"[[[1]]]")
+    assert APIConverter(max_json_depth=500).decode_json(nested(500)) is not None
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ValueError, match="max_json_depth"):
+            APIConverter(max_json_depth=bad)  # type: ignore[arg-type]
+
+
+def test_unstructuring_any_leaves_json_values_as_they_are() -> None:
+    unstructure = converter.unstructure_fn(Any)
+    value: Any = {"a": [1, 2.5, "x", None, True], "b": {"c": []}}
+    assert unstructure(value) is value
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    # Regression: cattrs unstructured Any by recursion, and failed on deep values.
+    assert unstructure(deep) is deep
+    assert converter.encode_fn(dict[str, Any])({"x": _json.loads(nested(400))}) == (
+        b'{"x":' + nested(400) + b"}"
+    )
+    # Anything else inside is still converted.
+    assert unstructure({"when": [datetime.date(2024, 1, 2)], 1: b"hi"}) == {
+        "when": ["2024-01-02"],
+        1: "aGk=",
+    }
+
+
 # --- unions
 
 

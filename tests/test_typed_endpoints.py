@@ -232,6 +232,37 @@ def test_invalid_json(test_client_factory: TestClientFactory, content: bytes) ->
     assert response.json()["detail"][0]["msg"].startswith("invalid JSON")
 
 
+class Echo(HTTPEndpoint):
+    async def post(self, body: Any) -> Any:
+        return body
+
+    async def put(self, body: dict[str, Any]) -> dict[str, Any]:
+        return body
+
+
+def test_deep_json_bodies_are_refused_not_a_crash(test_client_factory: TestClientFactory) -> None:
+    # Regression: 400 levels decoded, then failed in the converter with a RecursionError (500).
+    client = serve(test_client_factory, ("/", Echo))
+    for depth in (65, 400, 1000):
+        nested = b"[" * depth + b"]" * depth
+        for method, content in (("POST", nested), ("PUT", b'{"a":' + nested + b"}")):
+            response = client.request(
+                method, "/", content=content, headers={"content-type": "application/json"}
+            )
+            assert response.json() == {
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": "JSON nested deeper than 64 levels",
+                        "type": "json_invalid",
+                    }
+                ]
+            }
+    at_the_limit = b"[" * 64 + b"]" * 64
+    echoed = client.post("/", content=at_the_limit, headers={"content-type": "application/json"})
+    assert echoed.content == at_the_limit
+
+
 class OptionalBody(HTTPEndpoint):
     async def post(self, todo: Annotated[NewTodo | None, Body()] = None) -> str:
         return "none" if todo is None else todo.title
