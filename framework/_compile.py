@@ -24,7 +24,13 @@ from framework._utils import is_async_callable
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.concurrency import run_in_threadpool
 from framework.constraints import Constraints, check, split_annotated
-from framework.converter import APIConverter, ErrorDetail, Loc, RequestValidationError
+from framework.converter import (
+    APIConverter,
+    ErrorDetail,
+    Loc,
+    RequestValidationError,
+    capped_errors,
+)
 from framework.converter import _validator_errors as _field_validator_errors
 from framework.converter import default_converter as _default_converter
 from framework.convertors import CONVERTOR_TYPES, Convertor
@@ -1018,9 +1024,10 @@ def _cookie_getlist(cookies: dict[str, str]) -> Callable[[str], list[str]]:
 
 
 def _invalid_request(problems: _Problems, request: Request) -> Response:
-    """422 with every problem, in signature order; or the app's handler for the error."""
+    """422 with every problem (up to `MAX_ERRORS`), in signature order; or the app's handler
+    for the error."""
     problems.sort(key=lambda problem: problem[0])
-    errors = [error for _, found in problems for error in found]
+    errors = capped_errors([error for _, found in problems for error in found])
     tables = request.scope.get(SCOPE_KEY)
     if tables is not None:
         exc = RequestValidationError(errors)

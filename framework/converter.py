@@ -43,11 +43,13 @@ from framework.constraints import (
 )
 
 __all__ = [
+    "MAX_ERRORS",
     "MAX_JSON_DEPTH",
     "APIConverter",
     "ErrorDetail",
     "Loc",
     "RequestValidationError",
+    "capped_errors",
     "default_converter",
 ]
 
@@ -56,6 +58,11 @@ Loc = tuple[str | int, ...]
 
 MAX_JSON_DEPTH = 64
 """How deeply a JSON body may nest arrays and objects, unless the converter is told otherwise."""
+
+MAX_ERRORS = 100
+"""How many problems a 422 lists; one ``too_many_errors`` entry stands for the rest."""
+
+_TOO_MANY = f"too many errors; only the first {MAX_ERRORS} are listed"
 
 _Hook = Callable[[Any, Any], Any]
 _TextItem = Callable[[str], Any]
@@ -145,6 +152,33 @@ def _details(exc: BaseException, loc: Loc) -> list[ErrorDetail]:
     except RecursionError:
         return [ErrorDetail(loc, "value is nested too deeply", "value_error")]
     return out
+
+
+def capped_errors(errors: list[ErrorDetail]) -> list[ErrorDetail]:
+    """``errors`` if there are at most `MAX_ERRORS`; else the first `MAX_ERRORS` and one
+    ``too_many_errors`` entry, at the location (``["body"]``, ``["query"]``) of the first
+    problem left out."""
+    if len(errors) <= MAX_ERRORS:
+        return errors
+    rest: Loc = errors[MAX_ERRORS].loc[:1]
+    return [*errors[:MAX_ERRORS], ErrorDetail(rest, _TOO_MANY, "too_many_errors")]
+
+
+def _structure_items(hook: _Hook, tp: Any, values: list[Any]) -> list[Any]:
+    """Each value structured by ``hook``, every problem located at its index; stops once more
+    than `MAX_ERRORS` are found, so a huge invalid value costs no more than a small one."""
+    items: list[Any] = []
+    errors: list[ErrorDetail] = []
+    for index, value in enumerate(values):
+        try:
+            items.append(hook(value, tp))
+        except Exception as exc:
+            _collect(exc, (index,), errors)
+            if len(errors) > MAX_ERRORS:
+                break
+    if errors:
+        raise _Problems(errors)
+    return items
 
 
 def _limit_errors(problems: list[str], loc: Loc = ()) -> list[ErrorDetail]:
@@ -656,13 +690,13 @@ class _Hooks(cattrs.Converter):
         return structure_union
 
     def _list_hook(self, tp: Any, into: Callable[[list[Any]], Any] | None = None) -> _Hook:
-        listed: Any = list[_element(tp)]  # type: ignore[misc]
-        structure_items = cattrs.cols.list_structure_factory(listed, self)
+        element = _element(tp)
+        hook = self.get_structure_hook(element)
 
         def structure_list(value: Any, _: Any) -> Any:
             if value.__class__ is not list:
                 raise _Invalid("expected an array")
-            items = structure_items(value, listed)
+            items = _structure_items(hook, element, value)
             return items if into is None else into(items)
 
         return structure_list
@@ -693,13 +727,25 @@ class _Hooks(cattrs.Converter):
 
     def _dict_hook(self, tp: Any) -> _Hook:
         args = get_args(tp)
-        mapping: Any = dict[args[0], args[1]] if len(args) == 2 else dict[str, Any]  # type: ignore[valid-type]
-        structure_mapping = cattrs.cols.mapping_structure_factory(mapping, self)
+        key_type, value_type = args if len(args) == 2 else (str, Any)
+        key_hook = self.get_structure_hook(key_type)
+        value_hook = self.get_structure_hook(value_type)
 
         def structure_dict(value: Any, _: Any) -> Any:
             if value.__class__ is not dict:
                 raise _Invalid("expected an object")
-            return structure_mapping(value, mapping)
+            result: dict[Any, Any] = {}
+            errors: list[ErrorDetail] = []
+            for key, item in value.items():
+                try:
+                    result[key_hook(key, key_type)] = value_hook(item, value_type)
+                except Exception as exc:
+                    _collect(exc, (key,), errors)
+                    if len(errors) > MAX_ERRORS:
+                        break
+            if errors:
+                raise _Problems(errors)
+            return result
 
         return structure_dict
 
@@ -798,12 +844,13 @@ def _validator_errors(field: attrs.Attribute[Any], value: Any, exc: Exception) -
     loc: Loc = (field.name,)
     errors = _limit_errors(check(value, constraints_from_validator(field.validator)), loc)
     item_limits = item_constraints_from_validator(field.validator)
-    if item_limits and isinstance(value, (list, tuple)):
+    if item_limits and isinstance(value, (list, tuple, set, frozenset, dict)):
+        indexed = isinstance(value, (list, tuple))
         for index, item in enumerate(value):
-            errors.extend(_limit_errors(check(item, item_limits), (*loc, index)))
-    elif item_limits and isinstance(value, (set, frozenset, dict)):
-        for item in value:
-            errors.extend(_limit_errors(check(item, item_limits), loc))
+            where = (*loc, index) if indexed else loc
+            errors.extend(_limit_errors(check(item, item_limits), where))
+            if len(errors) > MAX_ERRORS:
+                break
     return errors or [ErrorDetail(loc, _message(exc), "value_error")]
 
 
@@ -903,7 +950,7 @@ class APIConverter:
             try:
                 result = hook(value, tp)
             except Exception as exc:
-                raise RequestValidationError(_details(exc, loc)) from None
+                raise RequestValidationError(capped_errors(_details(exc, loc))) from None
             return result if limits is None else _within(result, limits, loc)
 
         return structure
@@ -1077,8 +1124,10 @@ def _many_text_fn(
                 items.append((parsers[0] if variadic else parsers[index])(text))
             except Exception as exc:
                 _collect(exc, (*loc, index), errors)
+                if len(errors) > MAX_ERRORS:
+                    break
         if errors:
-            raise RequestValidationError(errors)
+            raise RequestValidationError(capped_errors(errors))
         result = into(items)
         return result if limits is None else _within(result, limits, loc)
 

@@ -337,6 +337,29 @@ def test_text_is_parsed_in_path_query_header_and_cookie(
     ]
 
 
+class Numbers(HTTPEndpoint):
+    async def post(self, page: int, body: list[int]) -> int:
+        return len(body)
+
+
+def test_422_lists_stop_at_one_hundred_problems(test_client_factory: TestClientFactory) -> None:
+    # Regression: every problem of a million bad items was listed (72 MB, 24 s).
+    client = serve(test_client_factory, ("/", Numbers))
+    response = client.post("/?page=x", json=["x"] * 100_000)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert len(detail) == 101
+    assert detail[0]["loc"] == ["query", "page"]
+    assert detail[1]["loc"] == ["body", 0]
+    assert detail[99]["loc"] == ["body", 98]
+    assert detail[100] == {
+        "loc": ["body"],
+        "msg": "too many errors; only the first 100 are listed",
+        "type": "too_many_errors",
+    }
+    assert len(errors(client.post("/?page=1", json=["x"] * 100))) == 100
+
+
 class Lists(HTTPEndpoint):
     async def get(
         self,
