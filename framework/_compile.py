@@ -1036,6 +1036,27 @@ def _invalid_request(problems: _Problems, request: Request) -> Response:
     return JSONResponse({"detail": [error.as_dict() for error in errors]}, status_code=422)
 
 
+_NOT_JSON = "expected a JSON body (Content-Type: application/json)"
+
+
+def _sends_json(request: Request) -> bool:
+    """Whether the request's body may be read as JSON: it says nothing of its type, or says
+    ``application/json`` or ``application/*+json`` (parameters allowed).
+
+    NOTE: anything else is refused, not guessed at: browsers send ``text/plain`` and form
+    bodies to other sites without asking first, so reading those as JSON would let any page
+    make a signed-in user's browser call the API.
+    """
+    content_type = request.headers.get("content-type")
+    # PERF: the usual header is compared whole, without parsing.
+    if content_type is None or content_type == "application/json":
+        return True
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
 def lifespan_state(scope: Mapping[str, Any], handler: str) -> Any:
     """The object the app's lifespan yielded, for ``handler`` (named in the error if none)."""
     state = scope.get("state")
@@ -1157,6 +1178,8 @@ def build_invoker(plan: OperationPlan, converter: APIConverter = _default_conver
     wants_background = any(kind == "background" for _, kind in injected)
 
     async def invoke(endpoint: Any, request: Request) -> Response:
+        if body_step is not None and not _sends_json(request):
+            return JSONResponse({"detail": _NOT_JSON}, status_code=415)
         kwargs: dict[str, Any] = {}
         problems: _Problems = []
         if path_steps:

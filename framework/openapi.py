@@ -803,6 +803,14 @@ def _responses(plan: OperationPlan, registry: SchemaRegistry) -> JSONSchema:
             "description": _describe_status(code),
             "content": {"application/json": {"schema": error}},
         }
+    if plan.body is not None and 415 not in responses:
+        # A JSON body sent as another media type is refused.
+        responses[415] = {
+            "description": _describe_status(415),
+            "content": {
+                "application/json": {"schema": registry.builtin(_HTTP_ERROR, _http_error_schema)}
+            },
+        }
     if can_fail and 422 not in responses:
         validation = registry.builtin(
             _HTTP_VALIDATION_ERROR, lambda: _http_validation_error_schema(registry)

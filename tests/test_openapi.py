@@ -675,7 +675,7 @@ def test_the_api_md_todo_example() -> None:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewTodo"}}},
         "required": True,
     }
-    assert list(create["responses"]) == ["201", "422"]
+    assert list(create["responses"]) == ["201", "415", "422"]
     assert create["responses"]["201"]["description"] == "Created"
 
     item = doc["paths"]["/todos/{todo_id}"]["get"]
@@ -906,6 +906,18 @@ def test_optional_body_and_its_description() -> None:
         },
         "required": False,
     }
+
+
+def test_a_json_body_may_be_refused_for_its_media_type() -> None:
+    body = param("body", Location.BODY, NewTodo)
+    responses = document(operation("/x", "POST", (body,)))["paths"]["/x"]["post"]["responses"]
+    assert responses["415"] == {
+        "description": "Unsupported Media Type",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPError"}}},
+    }
+    form = param("name", Location.FORM, str)
+    responses = document(operation("/x", "POST", (form,)))["paths"]["/x"]["post"]["responses"]
+    assert "415" not in responses
 
 
 @pytest.mark.parametrize(

@@ -232,6 +232,52 @@ def test_invalid_json(test_client_factory: TestClientFactory, content: bytes) ->
     assert response.json()["detail"][0]["msg"].startswith("invalid JSON")
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/merge-patch+json",
+        "application/vnd.api+json ; charset=UTF-8",
+    ],
+)
+def test_json_bodies_accept_json_media_types(
+    test_client_factory: TestClientFactory, content_type: str | None
+) -> None:
+    client = serve(test_client_factory, ("/todos", TodoList))
+    headers = {} if content_type is None else {"content-type": content_type}
+    response = client.post("/todos", content=b'{"title": "t"}', headers=headers)
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/jsonx",
+        "text/json",
+        "",
+    ],
+)
+def test_json_bodies_refuse_other_media_types(
+    test_client_factory: TestClientFactory, content_type: str
+) -> None:
+    # Regression: a text/plain body (which browsers send cross-origin without a preflight)
+    # was parsed as JSON.
+    client = serve(test_client_factory, ("/todos", TodoList))
+    response = client.post(
+        "/todos?x=1", content=b'{"title": "t"}', headers={"content-type": content_type}
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"detail": "expected a JSON body (Content-Type: application/json)"}
+
+
 class Echo(HTTPEndpoint):
     async def post(self, body: Any) -> Any:
         return body
