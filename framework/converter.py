@@ -181,6 +181,22 @@ def _structure_items(hook: _Hook, tp: Any, values: list[Any]) -> list[Any]:
     return items
 
 
+def _duplicates(items: Sequence[Any], loc: Loc = ()) -> list[ErrorDetail]:
+    """A ``duplicate item`` problem at the index of each item equal to an earlier one.
+
+    NOTE: sets are documented ``uniqueItems``; dropping repeats silently would accept what
+    the document refuses.
+    """
+    seen: set[Any] = set()
+    errors: list[ErrorDetail] = []
+    for index, item in enumerate(items):
+        if item in seen:
+            errors.append(ErrorDetail((*loc, index), "duplicate item", "value_error"))
+        else:
+            seen.add(item)
+    return errors
+
+
 def _limit_errors(problems: list[str], loc: Loc = ()) -> list[ErrorDetail]:
     return [ErrorDetail(loc, problem, "value_error") for problem in problems]
 
@@ -435,6 +451,38 @@ _TEXT_PARSERS: dict[Any, _TextItem] = {
 }
 
 
+def _text_item(tp: Any) -> _TextItem:
+    """How one text value becomes a ``tp``."""
+    base, limits, _ = split_annotated(tp)
+    parse = _text_base(base)
+    if not limits:
+        return parse
+
+    def parse_limited(text: str) -> Any:
+        result = parse(text)
+        problems = check(result, limits)
+        if problems:
+            raise _Problems(_limit_errors(problems))
+        return result
+
+    return parse_limited
+
+def _text_base(tp: Any) -> _TextItem:
+    supertype = getattr(tp, "__supertype__", None)  # typing.NewType
+    if supertype is not None:
+        return _text_item(supertype)
+    parse = _TEXT_PARSERS.get(tp)
+    if parse is not None:
+        return parse
+    if _is_enum(tp):
+        return _text_choice(list(tp), "enum")
+    if _is_literal(tp):
+        return _text_choice(get_args(tp), "literal_error")
+    if _is_union(tp):
+        return _text_union([m for m in get_args(tp) if m is not _NoneType], _text_item)
+    raise TypeError(f"{_type_name(tp)} cannot be read from text")
+
+
 # --- type predicates
 
 _LIST_ORIGINS = frozenset(
@@ -541,10 +589,10 @@ class _Hooks(cattrs.Converter):
         )
         self.register_structure_hook_factory(lambda tp: _origin(tp) is tuple, self._tuple_hook)
         self.register_structure_hook_factory(
-            lambda tp: _origin(tp) in _SET_ORIGINS, lambda tp: self._list_hook(tp, set)
+            lambda tp: _origin(tp) in _SET_ORIGINS, lambda tp: self._set_hook(tp, set)
         )
         self.register_structure_hook_factory(
-            lambda tp: _origin(tp) is frozenset, lambda tp: self._list_hook(tp, frozenset)
+            lambda tp: _origin(tp) is frozenset, lambda tp: self._set_hook(tp, frozenset)
         )
         self.register_structure_hook_factory(
             lambda tp: _origin(tp) in _DICT_ORIGINS, self._dict_hook
@@ -728,7 +776,7 @@ class _Hooks(cattrs.Converter):
     def _dict_hook(self, tp: Any) -> _Hook:
         args = get_args(tp)
         key_type, value_type = args if len(args) == 2 else (str, Any)
-        key_hook = self.get_structure_hook(key_type)
+        key_hook = self._key_hook(key_type)
         value_hook = self.get_structure_hook(value_type)
 
         def structure_dict(value: Any, _: Any) -> Any:
@@ -748,6 +796,38 @@ class _Hooks(cattrs.Converter):
             return result
 
         return structure_dict
+
+    def _key_hook(self, tp: Any) -> _Hook:
+        """How an object key becomes a ``tp``: JSON keys are strings, so a key of any type but
+        ``str`` is read from its text, as path and query values are (``"1"`` is an ``int``)."""
+        if split_annotated(tp)[0] in (str, Any, object):
+            return self.get_structure_hook(tp)
+        try:
+            parse = _text_item(tp)
+        except TypeError:  # a type with no text form: its JSON hook decides
+            return self.get_structure_hook(tp)
+
+        def structure_key(key: Any, _: Any) -> Any:
+            if key.__class__ is not str:
+                raise _Invalid("expected a string key")
+            return parse(key)
+
+        return structure_key
+
+    def _set_hook(self, tp: Any, into: Callable[[list[Any]], Any]) -> _Hook:
+        element = _element(tp)
+        hook = self.get_structure_hook(element)
+
+        def structure_set(value: Any, _: Any) -> Any:
+            if value.__class__ is not list:
+                raise _Invalid("expected an array")
+            items = _structure_items(hook, element, value)
+            result = into(items)
+            if len(result) != len(items):
+                raise _Problems(_duplicates(items))
+            return result
+
+        return structure_set
 
     def _attrs_hook(self, cl: Any) -> _Hook:
         structure_fields = self.gen_structure_attrs_fromdict(cl)
@@ -1000,42 +1080,11 @@ class APIConverter:
                 into = frozenset
             elif origin is tuple:
                 into = tuple
-            return _many_text_fn([self._text_item(_element(base))], True, into, checked)
+            return _many_text_fn([_text_item(_element(base))], True, into, checked)
         if origin is tuple:
-            parsers = [self._text_item(arg) for arg in get_args(base)]
+            parsers = [_text_item(arg) for arg in get_args(base)]
             return _many_text_fn(parsers, False, tuple, checked)
-        return _one_text_fn(self._text_item(base), checked)
-
-    def _text_item(self, tp: Any) -> _TextItem:
-        """How one text value becomes a ``tp``."""
-        base, limits, _ = split_annotated(tp)
-        parse = self._text_base(base)
-        if not limits:
-            return parse
-
-        def parse_limited(text: str) -> Any:
-            result = parse(text)
-            problems = check(result, limits)
-            if problems:
-                raise _Problems(_limit_errors(problems))
-            return result
-
-        return parse_limited
-
-    def _text_base(self, tp: Any) -> _TextItem:
-        supertype = getattr(tp, "__supertype__", None)  # typing.NewType
-        if supertype is not None:
-            return self._text_item(supertype)
-        parse = _TEXT_PARSERS.get(tp)
-        if parse is not None:
-            return parse
-        if _is_enum(tp):
-            return _text_choice(list(tp), "enum")
-        if _is_literal(tp):
-            return _text_choice(get_args(tp), "literal_error")
-        if _is_union(tp):
-            return _text_union([m for m in get_args(tp) if m is not _NoneType], self._text_item)
-        raise TypeError(f"{_type_name(tp)} cannot be read from text")
+        return _one_text_fn(_text_item(base), checked)
 
     def unstructure_fn(self, tp: Any) -> Callable[[Any], Any]:
         """The cached function turning a ``tp`` into JSON-ready data (bytes as base64, dates
@@ -1109,8 +1158,10 @@ def _many_text_fn(
     into: Callable[[list[Any]], Any],
     limits: Constraints | None,
 ) -> _TextFn:
-    """Every value parsed: by the one parser if ``variadic``, else one parser per position."""
+    """Every value parsed: by the one parser if ``variadic``, else one parser per position;
+    a set refuses repeated values."""
     size = len(parsers)
+    unique = into is set or into is frozenset
 
     def parse_many(values: Sequence[str], loc: Loc) -> Any:
         if not variadic and len(values) != size:
@@ -1129,6 +1180,8 @@ def _many_text_fn(
         if errors:
             raise RequestValidationError(capped_errors(errors))
         result = into(items)
+        if unique and len(result) != len(items):
+            raise RequestValidationError(capped_errors(_duplicates(items, loc)))
         return result if limits is None else _within(result, limits, loc)
 
     return parse_many

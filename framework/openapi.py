@@ -480,7 +480,8 @@ def _property_names(key_type: Any) -> JSONSchema | None:
         # Only string values are object keys as they are.
         return {"enum": values} if all(isinstance(value, str) for value in values) else None
     if key_type is int:
-        return {"pattern": "^-?[0-9]+$"}
+        # NOTE: as the converter reads integer keys, from their text.
+        return {"pattern": "^[+-]?[0-9]+$"}
     if key_type is uuid.UUID:
         return {"format": "uuid"}
     return None

@@ -358,7 +358,7 @@ def test_lists_tuples_sets_and_dicts() -> None:
     assert converter.structure([1, 2], typing.Sequence[int]) == [1, 2]
     assert converter.structure([1, 2], tuple[int, ...]) == (1, 2)
     assert converter.structure([1, "a"], tuple[int, str]) == (1, "a")
-    assert converter.structure([1, 1, 2], set[int]) == {1, 2}
+    assert converter.structure([1, 3, 2], set[int]) == {1, 2, 3}
     assert converter.structure([1, 2], frozenset[int]) == frozenset({1, 2})
     assert converter.structure({"a": 1}, dict[str, int]) == {"a": 1}
     assert converter.structure({"a": [1]}, typing.Mapping[str, list[int]]) == {"a": [1]}
@@ -626,6 +626,41 @@ def test_unstructuring_any_leaves_json_values_as_they_are() -> None:
         "when": ["2024-01-02"],
         1: "aGk=",
     }
+
+
+def test_dict_keys_that_are_not_strings_are_read_from_their_text() -> None:
+    # Regression: JSON keys are strings, so dict[int, V] refused every object.
+    assert converter.structure({"1": "a", "-2": "b"}, dict[int, str]) == {1: "a", -2: "b"}
+    ident = uuid.UUID(int=7)
+    assert converter.structure({str(ident): 1}, dict[uuid.UUID, int]) == {ident: 1}
+    assert converter.structure({"1": "x"}, dict[Level, str]) == {Level.LOW: "x"}
+    assert converter.structure({"2024-01-02": 1}, dict[datetime.date, int]) == {
+        datetime.date(2024, 1, 2): 1
+    }
+    assert converter.structure({"0.5": 1}, dict[float, int]) == {0.5: 1}
+    assert converter.structure({"red": 1}, dict[Color, int]) == {Color.RED: 1}
+    assert errors_of({"x": "a", "3": 4, "1.5": "b"}, dict[int, str]) == [
+        {"loc": ["body", "x"], "msg": "expected an integer", "type": "type_error"},
+        {"loc": ["body", "3"], "msg": "expected a string", "type": "type_error"},
+        {"loc": ["body", "1.5"], "msg": "expected an integer", "type": "type_error"},
+    ]
+    assert [e["type"] for e in errors_of({"-1": 1}, dict[Annotated[int, at.Ge(0)], int])] == [
+        "value_error"
+    ]
+    assert converter.encode_fn(dict[int, str])({1: "a"}) == b'{"1":"a"}'
+
+
+@pytest.mark.parametrize("tp", [set[int], frozenset[int], typing.AbstractSet[int]])
+def test_sets_refuse_duplicates(tp: Any) -> None:
+    # Regression: documented uniqueItems, but duplicates were silently dropped.
+    assert errors_of([1, 2, 1, 3, 2], tp) == [
+        {"loc": ["body", 2], "msg": "duplicate item", "type": "value_error"},
+        {"loc": ["body", 4], "msg": "duplicate item", "type": "value_error"},
+    ]
+    assert text_errors_of(["1", "01"], tp) == [
+        {"loc": ["query", "q", 1], "msg": "duplicate item", "type": "value_error"}
+    ]
+    assert converter.parse_text(["1", "2"], tp) == {1, 2}
 
 
 TOO_MANY = {
@@ -961,7 +996,7 @@ def test_hooks_for_own_types_through_cattrs() -> None:
         (["1", "2"], list[int], [1, 2]),
         ([], list[int], []),
         (["1", "2"], typing.Sequence[int], [1, 2]),
-        (["1", "2", "1"], set[int], {1, 2}),
+        (["1", "2", "3"], set[int], {1, 2, 3}),
         (["1", "2"], frozenset[int], frozenset({1, 2})),
         (["1", "2"], tuple[int, ...], (1, 2)),
         (["1", "a"], tuple[int, str], (1, "a")),

@@ -305,7 +305,8 @@ def standalone(tp: Any, constraints: Constraints | None = None) -> tuple[JSON, J
             dict[int, str],
             {
                 "type": "object",
-                "propertyNames": {"pattern": "^-?[0-9]+$"},
+                # As the converter reads keys: integer text.
+                "propertyNames": {"pattern": "^[+-]?[0-9]+$"},
                 "additionalProperties": {"type": "string"},
             },
         ),
