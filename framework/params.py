@@ -43,7 +43,11 @@ class Param:
 
 @attrs.frozen
 class Query(Param):
-    """A query-string parameter (the default for parameters not otherwise placed)."""
+    """A query-string parameter (the default for parameters not otherwise placed).
+
+    A repeated key (``?page=1&page=2``) gives a scalar its first value and a ``list[T]`` all
+    of them; repeats are never an error. Headers and form fields follow the same rule.
+    """
 
 
 @attrs.frozen
@@ -53,12 +57,19 @@ class Path(Param):
 
 @attrs.frozen
 class Header(Param):
-    """A request header; ``x_trace`` reads ``x-trace`` unless an ``alias`` is given."""
+    """A request header; ``x_trace`` reads ``x-trace`` unless an ``alias`` is given.
+
+    A scalar takes the first of repeated header lines, a ``list[T]`` every line.
+    """
 
 
 @attrs.frozen
 class Cookie(Param):
-    """A request cookie."""
+    """A request cookie.
+
+    The value is the one ``request.cookies`` holds for the name: when a ``Cookie`` header
+    repeats a name, the cookie parser keeps the last.
+    """
 
 
 @attrs.frozen
@@ -69,7 +80,10 @@ class Body(Param):
 @attrs.frozen
 class Form(Param):
     """A form field (``Annotated[int, Form()]``), or with an attrs class, the whole form read
-    into that model field by field (``Annotated[SignUp, Form()]``)."""
+    into that model field by field (``Annotated[SignUp, Form()]``).
+
+    A repeated field gives a scalar its first value and a ``list[T]`` all of them.
+    """
 
 
 @attrs.frozen

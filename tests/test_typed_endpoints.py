@@ -23,7 +23,7 @@ from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.exceptions import HTTPException
 from framework.params import Body, Cookie, File, Form, Header, Query, raises, status_code
 from framework.plan import HandlerDefinitionError
-from framework.requests import Request
+from framework.requests import Request, cookie_parser
 from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.routing import Route, Router, WebSocketRoute
 from framework.websockets import WebSocket
@@ -404,6 +404,38 @@ def test_422_lists_stop_at_one_hundred_problems(test_client_factory: TestClientF
         "type": "too_many_errors",
     }
     assert len(errors(client.post("/?page=1", json=["x"] * 100))) == 100
+
+
+class Repeated(HTTPEndpoint):
+    async def post(
+        self,
+        page: int,
+        token: Annotated[str, Header(alias="x-token")],
+        session: Annotated[str, Cookie()],
+        name: Annotated[str, Form()],
+    ) -> list[Any]:
+        return [page, token, session, name]
+
+
+def test_repeated_scalars_take_the_first_value_and_cookies_the_parsers(
+    test_client_factory: TestClientFactory,
+) -> None:
+    # One rule: query, header and form scalars take the first of repeated values (no 422);
+    # a cookie is the value the cookie parser keeps for its name.
+    client = serve(test_client_factory, ("/", Repeated))
+    response = client.post(
+        "/?page=1&page=2",
+        # NOTE: headers given as a list keep both x-token lines.
+        headers=[
+            ("x-token", "a"),
+            ("x-token", "b"),
+            ("cookie", "session=s1; session=s2"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        content=b"name=first&name=second",
+    )
+    expected_cookie = cookie_parser("session=s1; session=s2")["session"]
+    assert response.json() == [1, "a", expected_cookie, "first"]
 
 
 class Lists(HTTPEndpoint):
