@@ -387,13 +387,15 @@ class WebSocketEndpoint:
         if type(self).decode is not WebSocketEndpoint.decode:
             return await self.decode(websocket, message)
         text: str | None = message.get("text")
-        try:
-            if text is None:
-                return _json.loads((message.get("bytes") or b"").decode("utf-8"))
-            return _json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            detail = ErrorDetail(("data",), f"invalid JSON ({exc})", "json_invalid")
-            raise RequestValidationError([detail]) from None
+        if text is None:
+            raw: bytes = message.get("bytes") or b""
+        else:
+            try:
+                raw = text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                detail = ErrorDetail(("data",), f"invalid JSON ({exc})", "json_invalid")
+                raise RequestValidationError([detail]) from None
+        return type(self)._converter.decode_json(raw, ("data",))
 
     async def _refuse(self, websocket: WebSocket, errors: list[ErrorDetail]) -> None:
         await websocket.send_json(

@@ -838,6 +838,11 @@ def test_typed_websocket_messages(test_client_factory: TestClientFactory, compil
         assert websocket.receive_json()["detail"][0]["type"] == "json_invalid"
         websocket.send_bytes(b'{"text": "binary"}')
         assert websocket.receive_json()["title"] == "binary"
+        # Regression: messages were decoded without the depth limit typed bodies have.
+        websocket.send_text("[" * 100 + "]" * 100)
+        error = websocket.receive_json()
+        assert error["detail"][0]["loc"] == ["data"]
+        assert error["detail"][0]["msg"] == "JSON nested deeper than 64 levels"
     assert Chat.events == ["connect", "disconnect 1000"]
 
 
