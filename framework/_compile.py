@@ -10,6 +10,7 @@ of the request at once.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import types
 import typing
@@ -35,6 +36,12 @@ from framework.converter import _validator_errors as _field_validator_errors
 from framework.converter import default_converter as _default_converter
 from framework.convertors import CONVERTOR_TYPES, Convertor
 from framework.datastructures import FormData, UploadFile
+from framework.middleware.bodylimit import (
+    DEFAULT_MAX_BODY_SIZE,
+    RequestBodyTooLarge,
+    declared_length_exceeds,
+)
+from framework.middleware.bodylimit import SCOPE_KEY as BODY_LIMIT_SCOPE_KEY
 from framework.params import (
     Body,
     Cookie,
@@ -1261,7 +1268,11 @@ async def _read_body(
     step: _BodyStep, request: Request, kwargs: dict[str, Any], problems: _Problems
 ) -> None:
     index, name, decode, structure, required = step
-    raw = await request.body()
+    if BODY_LIMIT_SCOPE_KEY in request.scope:
+        # A limiter is in force (max_body_size= on the app, a mount or the route): it counts.
+        raw = await request.body()
+    else:
+        raw = await _read_within(request, DEFAULT_MAX_BODY_SIZE)
     if not raw:
         if required:
             problems.append((index, _missing(_BODY_LOC)))
@@ -1270,6 +1281,25 @@ async def _read_body(
         kwargs[name] = structure(decode(raw, _BODY_LOC), _BODY_LOC)
     except RequestValidationError as exc:
         problems.append((index, exc.errors))
+
+
+async def _read_within(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to pass ``limit`` bytes.
+
+    NOTE: the toolkit keeps Starlette's default of no limit; a typed JSON body, which the
+    framework itself decodes and holds, gets this safe default unless one is configured.
+    """
+    if declared_length_exceeds(request.scope, limit):
+        raise RequestBodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async with contextlib.aclosing(request.stream()) as stream:
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                raise RequestBodyTooLarge(limit)
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _then(first: BackgroundTask | None, then: BackgroundTask) -> BackgroundTask:

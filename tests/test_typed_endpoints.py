@@ -7,7 +7,7 @@ import datetime
 import enum
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any, ClassVar
 
 import annotated_types
@@ -21,6 +21,7 @@ from framework.converter import RequestValidationError
 from framework.datastructures import UploadFile
 from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.exceptions import HTTPException
+from framework.middleware.bodylimit import DEFAULT_MAX_BODY_SIZE
 from framework.params import Body, Cookie, File, Form, Header, Query, raises, status_code
 from framework.plan import HandlerDefinitionError
 from framework.requests import Request, cookie_parser
@@ -965,3 +966,43 @@ def test_starlette_style_handlers_may_annotate_the_request_loosely(
     assert client.get("/users/ada").text == "get ada"
     assert client.post("/users/bob").text == "post bob"
     assert client.put("/users/cy").text == "put cy"
+
+
+JSON = {"content-type": "application/json"}
+
+
+class Notes(HTTPEndpoint):
+    async def post(self, body: list[str]) -> int:
+        return len(body)
+
+
+def big_notes(size: int) -> bytes:
+    return b'["' + b"x" * size + b'"]'
+
+
+def chunked(data: bytes) -> Iterator[bytes]:
+    for start in range(0, len(data), 65536):
+        yield data[start : start + 65536]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_typed_bodies_have_a_default_size_limit(
+    test_client_factory: TestClientFactory, stream: bool
+) -> None:
+    client = test_client_factory(App(routes=[Route("/notes", Notes)]))
+    small = client.post("/notes", content=big_notes(1000), headers=JSON)
+    assert (small.status_code, small.json()) == (200, 1)
+    data = big_notes(DEFAULT_MAX_BODY_SIZE)
+    content = chunked(data) if stream else data
+    refused = client.post("/notes", content=content, headers=JSON)
+    assert (refused.status_code, refused.json()) == (413, {"detail": "Content Too Large"})
+
+
+def test_a_configured_limit_replaces_the_typed_default(
+    test_client_factory: TestClientFactory,
+) -> None:
+    app = App(routes=[Route("/notes", Notes)], max_body_size=4 * DEFAULT_MAX_BODY_SIZE)
+    response = test_client_factory(app).post(
+        "/notes", content=big_notes(DEFAULT_MAX_BODY_SIZE), headers=JSON
+    )
+    assert (response.status_code, response.json()) == (200, 1)
