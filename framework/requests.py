@@ -395,13 +395,25 @@ class Request(HTTPConnection[StateT]):
     async def body(self) -> bytes:
         """The whole body, read once and cached (also for later Requests on this scope)."""
         body = self._cached_body()
+        if body is not None:
+            return body
+        if self._pending is None and not self._stream_consumed:
+            # PERF: most bodies arrive in one message; take it without the stream generator,
+            # and leave any other message to stream() as the one it reads first.
+            message = await self._receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                self._stream_consumed = True
+                body = message.get("body", b"")
+            else:
+                self._pending = message
         if body is None:
             chunks: list[bytes] = []
             async with aclosing(self.stream()) as stream:
                 async for chunk in stream:
                     chunks.append(chunk)
-            body = self._body = b"".join(chunks)
-            self.scope[_BODY_KEY] = (self._receive, body)
+            body = b"".join(chunks)
+        self._body = body
+        self.scope[_BODY_KEY] = (self._receive, body)
         return body
 
     async def json(self) -> Any:
