@@ -195,8 +195,7 @@ def operation(
     summary: str | None = None,
     description: str | None = None,
 ) -> OperationPlan:
-    named = {} if operation_id is None else {"operation_id": operation_id}
-    return OperationPlan(
+    plan = OperationPlan(
         endpoint=endpoint,
         method=method,
         handler_name=handler_name,
@@ -209,8 +208,8 @@ def operation(
         tags=tags,
         summary=summary,
         description=description,
-        **named,
     )
+    return plan if operation_id is None else attrs.evolve(plan, operation_id=operation_id)
 
 
 def document(*plans: OperationPlan, **options: Any) -> JSON:
