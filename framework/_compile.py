@@ -20,7 +20,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import anyio
 import attrs
 
-from framework._exception_handlers import SCOPE_KEY, lookup_handler
+from framework import _keys
+from framework._exception_handlers import lookup_handler
 from framework._utils import is_async_callable
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.concurrency import run_in_threadpool
@@ -41,7 +42,6 @@ from framework.middleware.bodylimit import (
     RequestBodyTooLarge,
     declared_length_exceeds,
 )
-from framework.middleware.bodylimit import SCOPE_KEY as BODY_LIMIT_SCOPE_KEY
 from framework.params import (
     Body,
     Cookie,
@@ -69,7 +69,6 @@ from framework.websockets import WebSocket
 
 __all__ = [
     "DEFINITION_LOCALS",
-    "STATE_KEY",
     "Invoker",
     "build_invoker",
     "build_message_reader",
@@ -81,9 +80,6 @@ __all__ = [
     "template_for",
     "websocket_state_parameters",
 ]
-
-STATE_KEY = "framework.lifespan_state"
-"""Key of ``scope["state"]`` under which the app keeps the object its lifespan yielded."""
 
 Invoker = Callable[[Any, Request], Awaitable[Response]]
 """Serves a request on an endpoint instance: reads the parameters, calls the handler, encodes."""
@@ -1035,7 +1031,7 @@ def _invalid_request(problems: _Problems, request: Request) -> Response:
     for the error."""
     problems.sort(key=lambda problem: problem[0])
     errors = capped_errors([error for _, found in problems for error in found])
-    tables = request.scope.get(SCOPE_KEY)
+    tables = request.scope.get(_keys.EXCEPTION_HANDLERS)
     if tables is not None:
         exc = RequestValidationError(errors)
         if lookup_handler(exc, *tables) is not None:
@@ -1067,8 +1063,8 @@ def _sends_json(request: Request) -> bool:
 def lifespan_state(scope: Mapping[str, Any], handler: str) -> Any:
     """The object the app's lifespan yielded, for ``handler`` (named in the error if none)."""
     state = scope.get("state")
-    if state is not None and STATE_KEY in state:
-        return state[STATE_KEY]
+    if state is not None and _keys.LIFESPAN_STATE in state:
+        return state[_keys.LIFESPAN_STATE]
     raise RuntimeError(
         f"{handler} takes the lifespan state, but the app has none: give App a lifespan that "
         "yields it (App(resources=..., lifespan=...))"
@@ -1268,7 +1264,7 @@ async def _read_body(
     step: _BodyStep, request: Request, kwargs: dict[str, Any], problems: _Problems
 ) -> None:
     index, name, decode, structure, required = step
-    if BODY_LIMIT_SCOPE_KEY in request.scope:
+    if _keys.MAX_BODY_SIZE in request.scope:
         # A limiter is in force (max_body_size= on the app, a mount or the route): it counts.
         raw = await request.body()
     else:

@@ -1,8 +1,9 @@
 """Dispatch of exceptions to the app's handlers, shared by routes and the error middleware.
 
-``ExceptionMiddleware`` puts its handler tables in the scope under ``SCOPE_KEY``; each route runs
-its endpoint through :func:`wrap_app_handling_exceptions`, so a handled exception becomes a
-response *inside* the route, where user middleware still sees it as an ordinary response.
+``ExceptionMiddleware`` puts its handler tables in the scope (``_keys.EXCEPTION_HANDLERS``);
+each route runs its endpoint through :func:`wrap_app_handling_exceptions`, so a handled exception
+becomes a response *inside* the route, where user middleware still sees it as an ordinary
+response.
 
 Every layer that answers exceptions must know whether the response has started (then it is too
 late to send another); :class:`TrackedSend` records that, once per connection where it can.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from framework import _keys
 from framework._utils import is_async_callable
 from framework.concurrency import run_in_threadpool
 from framework.exceptions import HTTPException
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from framework.requests import HTTPConnection
 
 __all__ = [
-    "SCOPE_KEY",
     "ExceptionHandlers",
     "HandlerTables",
     "StatusHandlers",
@@ -34,8 +35,6 @@ __all__ = [
     "track",
     "wrap_app_handling_exceptions",
 ]
-
-SCOPE_KEY = "framework.exception_handlers"
 
 ExceptionHandlers = Mapping[Any, ExceptionHandler]
 StatusHandlers = Mapping[int, ExceptionHandler]
@@ -96,7 +95,7 @@ def lookup_handler(
 
 def wrap_app_handling_exceptions(app: ASGIApp, conn: HTTPConnection) -> ASGIApp:
     """Wrap ``app`` so that exceptions it raises go to the handlers registered in the scope."""
-    tables: HandlerTables | None = conn.scope.get(SCOPE_KEY)
+    tables: HandlerTables | None = conn.scope.get(_keys.EXCEPTION_HANDLERS)
     if tables is None:
         return app
     exception_handlers, status_handlers = tables

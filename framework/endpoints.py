@@ -15,10 +15,9 @@ import sys
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, ClassVar, Literal
 
-from framework import _json, status
+from framework import _json, _keys, status
 from framework._compile import (
     DEFINITION_LOCALS,
-    STATE_KEY,
     build_invoker,
     build_message_reader,
     compile_operation,
@@ -29,7 +28,6 @@ from framework._compile import (
     websocket_state_parameters,
 )
 from framework._exception_handlers import (
-    SCOPE_KEY,
     HandlerTables,
     handle_exception,
     lookup_handler,
@@ -152,8 +150,8 @@ class HTTPEndpoint:
         scope = request.scope
         state = scope.get("state")
         state_type = None
-        if isinstance(state, dict) and STATE_KEY in state:
-            state_type = type(state[STATE_KEY])
+        if isinstance(state, dict) and _keys.LIFESPAN_STATE in state:
+            state_type = type(state[_keys.LIFESPAN_STATE])
         plan = compile_operation(
             cls,
             name,
@@ -185,7 +183,7 @@ class HTTPEndpoint:
         # NOTE: custom verbs (PROPFIND...) are not dispatched: a request must never be able to
         # call an arbitrary method of the class by naming it.
         invoker = self._invokers.get(scope["method"])
-        tables: HandlerTables | None = scope.get(SCOPE_KEY)
+        tables: HandlerTables | None = scope.get(_keys.EXCEPTION_HANDLERS)
         if tables is None:
             if invoker is None:
                 response = await self.method_not_allowed(request)
@@ -300,8 +298,8 @@ class WebSocketEndpoint:
         if cls._plan is None:
             state = scope.get("state")
             state_type = None
-            if isinstance(state, dict) and STATE_KEY in state:
-                state_type = type(state[STATE_KEY])
+            if isinstance(state, dict) and _keys.LIFESPAN_STATE in state:
+                state_type = type(state[_keys.LIFESPAN_STATE])
             cls.__compile__(template_for(scope.get("path_params") or {}), state_type=state_type)
         read_message = cls._read_message
         connect_kwargs, receive_kwargs, disconnect_kwargs = self._state_kwargs()

@@ -12,6 +12,7 @@ from typing import Any, Generic, NoReturn, cast
 import anyio
 from python_multipart.multipart import parse_options_header
 
+from framework import _keys
 from framework._json import loads as json_loads
 from framework.datastructures import URL, Address, FormData, Headers, QueryParams, State, URLPath
 from framework.exceptions import HTTPException
@@ -47,7 +48,6 @@ SERVER_PUSH_HEADERS_TO_COPY = (
 # NOTE: the body a Request has read is kept in the scope under this key, so that a later
 # Request on the same scope (an endpoint after a middleware) gets the same bytes instead of
 # waiting on a receive channel that has nothing left to give.
-_BODY_KEY = "framework.request.body"
 
 
 def body_read_from(scope: Scope, receive: Receive) -> bytes | None:
@@ -56,7 +56,7 @@ def body_read_from(scope: Scope, receive: Receive) -> bytes | None:
     NOTE: the body is kept with the channel it came from: an app handed another ``receive``
     (a middleware that decompresses or rewrites the body) must read that one instead.
     """
-    cached: tuple[Receive, bytes] | None = scope.get(_BODY_KEY)
+    cached: tuple[Receive, bytes] | None = scope.get(_keys.BODY_CACHE)
     if cached is not None and cached[0] is receive:
         return cached[1]
     return None
@@ -413,7 +413,7 @@ class Request(HTTPConnection[StateT]):
                     chunks.append(chunk)
             body = b"".join(chunks)
         self._body = body
-        self.scope[_BODY_KEY] = (self._receive, body)
+        self.scope[_keys.BODY_CACHE] = (self._receive, body)
         return body
 
     async def json(self) -> Any:

@@ -29,8 +29,8 @@ from collections.abc import (
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, Protocol, SupportsIndex, Union, cast, overload
 
+from framework import _keys
 from framework._exception_handlers import (
-    SCOPE_KEY,
     HandlerTables,
     handle_exception,
     lookup_handler,
@@ -50,7 +50,6 @@ from framework.convertors import (
 )
 from framework.datastructures import URL, URLPath
 from framework.exceptions import HTTPException
-from framework.middleware.bodylimit import SCOPE_KEY as BODY_LIMIT_SCOPE_KEY
 from framework.middleware.bodylimit import (
     BodySizeLimitMiddleware,
     RequestBodyTooLarge,
@@ -120,7 +119,7 @@ def request_response(func: Callable[[Request], Awaitable[Response] | Response]) 
     # runs for every request, and the wrapper builds two closures per call.
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
-        tables: HandlerTables | None = scope.get(SCOPE_KEY)
+        tables: HandlerTables | None = scope.get(_keys.EXCEPTION_HANDLERS)
         if tables is None:
             _refuse_declared_oversize(scope)
             response = await call(request)
@@ -150,7 +149,7 @@ def _refuse_declared_oversize(scope: Scope) -> None:
     NOTE: as Starlette does for ``max_body_size``, even an endpoint that never reads the body
     answers 413; the limiters alone would only refuse the body when it is read.
     """
-    limit: int | None = scope.get(BODY_LIMIT_SCOPE_KEY)
+    limit: int | None = scope.get(_keys.MAX_BODY_SIZE)
     if limit is not None and declared_length_exceeds(scope, limit):
         raise RequestBodyTooLarge(limit)
 
@@ -963,7 +962,7 @@ class Router:
     that would match (``redirect_slashes``), else passed to ``default`` (404 by default).
     ``lifespan`` is an async context manager factory called with the app; a mapping it yields
     is merged into the lifespan scope's ``state``, and any other object is kept there under
-    ``framework._compile.STATE_KEY`` as the app's typed state.
+    ``framework._keys.LIFESPAN_STATE`` as the app's typed state.
     """
 
     def __init__(
@@ -1030,7 +1029,6 @@ class Router:
     async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the lifespan protocol around ``lifespan_context``."""
         # NOTE: imported here, not at the top: the typed layer imports this module.
-        from framework._compile import STATE_KEY
 
         started = False
         await receive()
@@ -1046,7 +1044,7 @@ class Router:
                     else:
                         # NOTE: any other object is the app's typed state; servers copy
                         # ``state`` into every request, so handlers find it there.
-                        scope["state"][STATE_KEY] = state
+                        scope["state"][_keys.LIFESPAN_STATE] = state
                 await send({"type": "lifespan.startup.complete"})
                 started = True
                 await receive()

@@ -10,7 +10,7 @@ from typing import Literal, TypeAlias
 
 import anyio.to_thread
 
-from framework._exception_handlers import SCOPE_KEY
+from framework import _keys
 from framework._utils import get_route_path
 from framework.datastructures import URL, Headers
 from framework.exceptions import HTTPException
@@ -140,7 +140,7 @@ class StaticFiles:
         try:
             response = await self.get_response(path, scope)
         except HTTPException as exc:
-            if SCOPE_KEY in scope:
+            if _keys.EXCEPTION_HANDLERS in scope:
                 raise
             # NOTE: served on its own there is no exception middleware to turn the error into
             # a response, and the server would answer 500; answer it here instead.

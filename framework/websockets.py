@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from framework import _json, status
+from framework import _json, _keys, status
 from framework.requests import HTTPConnection, StateT
 from framework.types import Message, Receive, Scope, Send
 
@@ -33,7 +33,7 @@ __all__ = [
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """Largest incoming text or binary message, in bytes, unless configured otherwise."""
 
-MAX_MESSAGE_SIZE_SCOPE_KEY = "framework.websocket.max_message_size"
+MAX_MESSAGE_SIZE_SCOPE_KEY = _keys.MAX_MESSAGE_SIZE
 """Scope key through which an app, router or route overrides the default message size limit."""
 
 # NOTE: the JSON that Starlette sends is ``json.dumps(..., ensure_ascii=False,

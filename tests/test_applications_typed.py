@@ -12,7 +12,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from framework import App, HTTPEndpoint, HTTPException, status_code
-from framework._compile import STATE_KEY
+from framework._keys import LIFESPAN_STATE
 from framework.applications import lifespan_state_type
 from framework.converter import default_converter
 from framework.exceptions import HTTPException as StarletteHTTPException
@@ -392,7 +392,7 @@ def test_a_mapping_state_still_fills_request_state(
         yield {"answer": 42}
 
     async def read(request: Request) -> Response:
-        typed = STATE_KEY in vars_of(request)
+        typed = LIFESPAN_STATE in vars_of(request)
         return JSONResponse({"answer": request.state.answer, "typed": typed})
 
     app = App(routes=[Route("/", read)], lifespan=lifespan)
@@ -416,7 +416,7 @@ def test_any_other_object_is_kept_under_the_state_key(
         yield marker
 
     async def read(request: Request) -> Response:
-        return PlainTextResponse(str(vars_of(request)[STATE_KEY] is marker))
+        return PlainTextResponse(str(vars_of(request)[LIFESPAN_STATE] is marker))
 
     app = App(routes=[Route("/", read)], lifespan=lifespan)
     with test_client_factory(app) as client:
@@ -515,7 +515,7 @@ def test_lifespan_state_type(lifespan: Any, expected: type | None) -> None:
 def test_typed_state_reaches_websocket_routes_too(test_client_factory: TestClientFactory) -> None:
     async def socket(websocket: Any) -> None:
         await websocket.accept()
-        await websocket.send_text(type(websocket.scope["state"][STATE_KEY]).__name__)
+        await websocket.send_text(type(websocket.scope["state"][LIFESPAN_STATE]).__name__)
         await websocket.close()
 
     app = App(routes=[WebSocketRoute("/ws", socket)], lifespan=_iterator)

@@ -13,7 +13,6 @@ import attrs
 import pytest
 
 from framework._compile import (
-    STATE_KEY,
     build_message_reader,
     compile_operation,
     compile_websocket,
@@ -625,10 +624,6 @@ def test_template_for_matched_path_params(monkeypatch: pytest.MonkeyPatch) -> No
     params = {"a": 1, "b": "x", "c": 1.5, "d": uuid.uuid4(), "e": Opaque()}
     assert template_for(params) == "/{a:int}/{b}/{c:float}/{d:uuid}/{e}"
     assert template_for({}) == "/"
-
-
-def test_state_key_is_namespaced() -> None:
-    assert STATE_KEY == "framework.lifespan_state"
 
 
 # --- WebSocket plans

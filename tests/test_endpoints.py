@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from framework._exception_handlers import SCOPE_KEY
+from framework import _keys
 from framework.endpoints import HTTPEndpoint, Invoker, WebSocketEndpoint
 from framework.exceptions import HTTPException, WebSocketException
 from framework.requests import Request
@@ -63,7 +63,7 @@ async def call_http(app: ASGIApp, scope: Scope) -> Result:
 def handler_tables(
     exception_handlers: dict[Any, Any], status_handlers: dict[int, Any] | None = None
 ) -> dict[str, Any]:
-    return {SCOPE_KEY: (exception_handlers, status_handlers or {})}
+    return {_keys.EXCEPTION_HANDLERS: (exception_handlers, status_handlers or {})}
 
 
 # -- HTTPEndpoint

@@ -287,7 +287,6 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "BodySizeLimitMiddleware",
         "DEFAULT_MAX_BODY_SIZE",
         "RequestBodyTooLarge",
-        "SCOPE_KEY",
         "declared_length_exceeds",
         "limit_body",
     ],

@@ -13,8 +13,7 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import given, settings
 
-from framework import routing
-from framework._exception_handlers import SCOPE_KEY
+from framework import _keys, routing
 from framework._utils import get_route_path
 from framework.datastructures import URLPath
 from framework.endpoints import HTTPEndpoint
@@ -513,7 +512,7 @@ async def test_request_response_exceptions_go_to_the_handlers_in_the_scope() -> 
         return PlainTextResponse(f"handled {exc.detail}", status_code=exc.status_code)
 
     scope = http_scope("/")
-    scope[SCOPE_KEY] = ({HTTPException: handler}, {})
+    scope[_keys.EXCEPTION_HANDLERS] = ({HTTPException: handler}, {})
     result = Result(await call(request_response(failing), scope))
     assert (result.status, result.text) == (418, "handled teapot")
     # Without handlers the exception propagates.
@@ -641,7 +640,7 @@ async def test_websocket_session_exceptions_go_to_the_handlers_in_the_scope() ->
         await websocket.close(code=1011)
 
     scope = ws_scope("/")
-    scope[SCOPE_KEY] = ({RuntimeError: handler}, {})
+    scope[_keys.EXCEPTION_HANDLERS] = ({RuntimeError: handler}, {})
     sent = await call(websocket_session(failing), scope, [{"type": "websocket.connect"}])
     assert handled == ["boom"]
     assert sent[-1]["type"] == "websocket.close"

@@ -14,7 +14,7 @@ import annotated_types
 import attrs
 import pytest
 
-from framework._compile import STATE_KEY
+from framework._keys import LIFESPAN_STATE
 from framework.applications import App
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.converter import RequestValidationError
@@ -647,7 +647,7 @@ class Greeter(HTTPEndpoint):
 @contextlib.asynccontextmanager
 async def state_lifespan(app: object) -> AsyncIterator[dict[str, Any]]:
     # NOTE: where the app keeps the object its typed lifespan yields, for every request.
-    yield {STATE_KEY: AppState(greeting="Hello")}
+    yield {LIFESPAN_STATE: AppState(greeting="Hello")}
 
 
 @pytest.mark.parametrize("compiled", [True, False])

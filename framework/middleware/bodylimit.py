@@ -8,13 +8,14 @@ Wrap the whole application, or a single route or mounted app to give it its own 
     Route("/avatar", avatar, middleware=[Middleware(BodySizeLimitMiddleware, max_body_size=5_000)])
 
 The innermost limit wins, so a route may raise or lower the application's limit. Every
-limiter stores its limit in ``scope["framework.max_body_size"]`` (``SCOPE_KEY``) and checks
+limiter stores its limit in ``scope[_keys.MAX_BODY_SIZE]`` and checks
 the body against the value found there when the body is read; any layer may set that key
 before the body is read to change the limit of the request (``None`` lifts it).
 """
 
 from __future__ import annotations
 
+from framework import _keys
 from framework.exceptions import HTTPException
 from framework.requests import body_read_from
 from framework.responses import PlainTextResponse
@@ -22,14 +23,12 @@ from framework.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
-    "SCOPE_KEY",
     "BodySizeLimitMiddleware",
     "RequestBodyTooLarge",
     "declared_length_exceeds",
     "limit_body",
 ]
 
-SCOPE_KEY = "framework.max_body_size"
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
 # NOTE: Python refuses to convert integers of more than 4300 digits from text; any
@@ -102,7 +101,7 @@ class BodySizeLimitMiddleware:
             return
         # NOTE: set before the app runs, so an inner limiter (or any inner layer) can
         # replace it; outer limiters read the key when the body arrives.
-        scope[SCOPE_KEY] = self.max_body_size
+        scope[_keys.MAX_BODY_SIZE] = self.max_body_size
         limiter = _Limiter(scope, receive, send)
         try:
             await self.app(scope, limiter.receive, limiter.send)
@@ -155,7 +154,7 @@ class _Limiter:
         if self.exceeded is not None:
             # NOTE: an app that swallowed the error must not read the rest of the body.
             raise RequestBodyTooLarge(self.exceeded)
-        limit: int | None = self.scope.get(SCOPE_KEY)
+        limit: int | None = self.scope.get(_keys.MAX_BODY_SIZE)
         if limit is not None and not self.length_checked:
             self.length_checked = True
             if declared_length_exceeds(self.scope, limit):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from framework import _keys
 from framework._exception_handlers import (
-    SCOPE_KEY,
     HandlerTables,
     check_handler,
     handle_exception,
@@ -107,7 +107,7 @@ class ExceptionMiddleware:
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
             return
-        scope[SCOPE_KEY] = self._tables
+        scope[_keys.EXCEPTION_HANDLERS] = self._tables
         tracked = track(send)
         try:
             await self.app(scope, receive, tracked)

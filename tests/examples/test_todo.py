@@ -17,7 +17,7 @@ from examples.todo.broadcast import Broadcaster, TooManySubscribers
 from examples.todo.models import Todo, TodoEvent
 from examples.todo.state import AppState
 from framework import App, WebSocket, WebSocketEndpoint
-from framework._compile import STATE_KEY
+from framework._keys import LIFESPAN_STATE
 from framework.routing import WebSocketRoute
 from testing.client import TestClient
 from tests.conftest import TestClientFactory
@@ -35,7 +35,7 @@ def client(app: App, test_client_factory: TestClientFactory) -> Iterator[TestCli
 
 
 def _state(client: TestClient) -> AppState:
-    state: AppState = client.app_state[STATE_KEY]
+    state: AppState = client.app_state[LIFESPAN_STATE]
     return state
 
 

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pytest
 
+from framework import _keys
 from framework.applications import App
 from framework.exceptions import HTTPException
 from framework.middleware import Middleware
 from framework.middleware.bodylimit import (
     DEFAULT_MAX_BODY_SIZE,
-    SCOPE_KEY,
     BodySizeLimitMiddleware,
     RequestBodyTooLarge,
     limit_body,
@@ -304,7 +304,7 @@ async def test_inner_limit_lowers_the_outer_one() -> None:
 @pytest.mark.anyio
 async def test_any_layer_may_set_the_scope_key() -> None:
     async def unlimited(scope: Scope, receive: Receive, send: Send) -> None:
-        scope[SCOPE_KEY] = None
+        scope[_keys.MAX_BODY_SIZE] = None
         await echo_length(scope, receive, send)
 
     app = BodySizeLimitMiddleware(unlimited, max_body_size=10)

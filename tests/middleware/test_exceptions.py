@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from framework._exception_handlers import SCOPE_KEY, TrackedSend
+from framework import _keys
+from framework._exception_handlers import TrackedSend
 from framework.exceptions import HTTPException, WebSocketException
 from framework.middleware.errors import ServerErrorMiddleware
 from framework.middleware.exceptions import ExceptionMiddleware
@@ -199,7 +200,7 @@ async def test_tables_are_put_in_the_scope_once_built() -> None:
     seen: list[Any] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        seen.append(scope[SCOPE_KEY])
+        seen.append(scope[_keys.EXCEPTION_HANDLERS])
         await PlainTextResponse("ok")(scope, receive, send)
 
     middleware = ExceptionMiddleware(app, handlers={404: sync_handler, KeyError: sync_handler})
@@ -223,7 +224,7 @@ async def test_other_scopes_pass_straight_through() -> None:
     scope: Scope = {"type": "lifespan"}
     with pytest.raises(HTTPException):
         await call(ExceptionMiddleware(app), scope, [{"type": "lifespan.startup"}])
-    assert SCOPE_KEY not in seen[0]
+    assert _keys.EXCEPTION_HANDLERS not in seen[0]
 
 
 def test_route_level_handling_uses_the_tables(test_client_factory: TestClientFactory) -> None:
