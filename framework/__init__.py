@@ -8,9 +8,7 @@ from framework.applications import App
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.exceptions import HTTPException, WebSocketException
-from framework.params import Body, Cookie, File, Form, Header, Path, Query, raises, status_code
 from framework.requests import Request
-from framework.resources import Resource
 from framework.responses import (
     FileResponse,
     HTMLResponse,
@@ -21,6 +19,18 @@ from framework.responses import (
     StreamingResponse,
 )
 from framework.routing import Host, Mount, Route, Router, WebSocketRoute
+from framework.typed.params import (
+    Body,
+    Cookie,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    raises,
+    status_code,
+)
+from framework.typed.resources import Resource
 from framework.websockets import WebSocket, WebSocketDisconnect
 
 __version__ = "0.1.0"

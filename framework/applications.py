@@ -17,20 +17,20 @@ from typing import Any, ParamSpec, TypeVar
 
 import attrs
 
-from framework._compile import definition_locals
 from framework._exception_handlers import check_handler
-from framework.converter import default_converter
 from framework.datastructures import State, URLPath
 from framework.middleware import Middleware, _MiddlewareFactory
 from framework.middleware.bodylimit import BodySizeLimitMiddleware
 from framework.middleware.errors import ServerErrorMiddleware
 from framework.middleware.exceptions import ExceptionMiddleware
-from framework.openapi import build_openapi, openapi_endpoint
-from framework.plan import OperationPlan, WebSocketPlan
 from framework.requests import HTTPConnection, Request
-from framework.resources import ResourceItem, Wiring, compile_routes, wire_resources
 from framework.responses import Response
 from framework.routing import BaseRoute, Mount, Route, Router
+from framework.typed.converter import default_converter
+from framework.typed.openapi import build_openapi, openapi_endpoint
+from framework.typed.plan import OperationPlan, WebSocketPlan
+from framework.typed.resources import ResourceItem, Wiring, compile_routes, wire_resources
+from framework.typed.signature import definition_locals
 from framework.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 from framework.websockets import WebSocket
 

@@ -3,7 +3,7 @@
 Both classes are ASGI apps in the way Starlette's are: ``await Endpoint(scope, receive, send)``
 serves one connection, so a class can be handed to ``Route`` or ``WebSocketRoute`` as is.
 
-Handlers may be typed: their signatures are compiled (see ``framework._compile``) into plans
+Handlers may be typed: their signatures are compiled (see ``framework.typed.signature``) into plans
 that read, validate and encode everything the annotations ask for. ``App(resources=...)``
 compiles each class for its path at start-up through ``__compile__``; a class served by a plain
 ``Route`` compiles on its first request instead.
@@ -16,7 +16,24 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, ClassVar, Literal
 
 from framework import _json, _keys, status
-from framework._compile import (
+from framework._exception_handlers import (
+    HandlerTables,
+    handle_exception,
+    lookup_handler,
+    track,
+    wrap_app_handling_exceptions,
+)
+from framework.exceptions import HTTPException
+from framework.requests import Request
+from framework.responses import PlainTextResponse, Response
+from framework.typed.converter import (
+    APIConverter,
+    ErrorDetail,
+    RequestValidationError,
+    default_converter,
+)
+from framework.typed.plan import OperationPlan, WebSocketPlan
+from framework.typed.signature import (
     DEFINITION_LOCALS,
     build_invoker,
     build_message_reader,
@@ -27,18 +44,6 @@ from framework._compile import (
     template_for,
     websocket_state_parameters,
 )
-from framework._exception_handlers import (
-    HandlerTables,
-    handle_exception,
-    lookup_handler,
-    track,
-    wrap_app_handling_exceptions,
-)
-from framework.converter import APIConverter, ErrorDetail, RequestValidationError, default_converter
-from framework.exceptions import HTTPException
-from framework.plan import OperationPlan, WebSocketPlan
-from framework.requests import Request
-from framework.responses import PlainTextResponse, Response
 from framework.types import Message, Receive, Scope, Send
 from framework.websockets import WebSocket, WebSocketDisconnect
 

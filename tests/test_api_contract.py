@@ -34,10 +34,10 @@ from framework import (
     status_code,
 )
 from framework.datastructures import UploadFile
-from framework.plan import HandlerDefinitionError
-from framework.resources import RouteConflictError
 from framework.responses import PlainTextResponse
 from framework.routing import Route, WebSocketRoute
+from framework.typed.plan import HandlerDefinitionError
+from framework.typed.resources import RouteConflictError
 from tests.conftest import TestClientFactory
 from tests.contract_fixtures import local_definitions, rooms
 from tests.contract_fixtures.conflicts import duplicate_a, duplicate_b, shadowed, split_methods

@@ -14,13 +14,13 @@ from openapi_spec_validator import validate
 from framework import App, HTTPEndpoint, HTTPException, status_code
 from framework._keys import LIFESPAN_STATE
 from framework.applications import lifespan_state_type
-from framework.converter import default_converter
 from framework.exceptions import HTTPException as StarletteHTTPException
-from framework.plan import HandlerDefinitionError
 from framework.requests import Request
-from framework.resources import RouteConflictError
 from framework.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from framework.routing import Mount, NoMatchFound, Route, Router, WebSocketRoute
+from framework.typed.converter import default_converter
+from framework.typed.plan import HandlerDefinitionError
+from framework.typed.resources import RouteConflictError
 from tests.conftest import TestClientFactory
 from tests.resources_fixtures import stateful
 from tests.resources_fixtures.todo import todos

@@ -12,22 +12,32 @@ import annotated_types
 import attrs
 import pytest
 
-from framework._compile import (
+from framework.background import BackgroundTasks
+from framework.convertors import CONVERTOR_TYPES, Convertor
+from framework.datastructures import UploadFile
+from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
+from framework.requests import Request
+from framework.responses import JSONResponse, PlainTextResponse, Response
+from framework.typed.constraints import Constraints
+from framework.typed.converter import RequestValidationError
+from framework.typed.params import (
+    Body,
+    Cookie,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    raises,
+    status_code,
+)
+from framework.typed.plan import REQUIRED, HandlerDefinitionError, Location, OperationPlan
+from framework.typed.signature import (
     build_message_reader,
     compile_operation,
     compile_websocket,
     template_for,
 )
-from framework.background import BackgroundTasks
-from framework.constraints import Constraints
-from framework.converter import RequestValidationError
-from framework.convertors import CONVERTOR_TYPES, Convertor
-from framework.datastructures import UploadFile
-from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
-from framework.params import Body, Cookie, File, Form, Header, Path, Query, raises, status_code
-from framework.plan import REQUIRED, HandlerDefinitionError, Location, OperationPlan
-from framework.requests import Request
-from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.websockets import WebSocket
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framework.constraints import (
+from framework.typed.constraints import (
     Constraints,
     check,
     combine,
@@ -21,7 +21,7 @@ from framework.constraints import (
     item_constraints_from_validator,
     split_annotated,
 )
-from framework.params import Cookie, Header, Query
+from framework.typed.params import Cookie, Header, Query
 
 v = attrs.validators
 

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from framework import _json
-from framework.constraints import Constraints
-from framework.converter import (
+from framework.typed.constraints import Constraints
+from framework.typed.converter import (
     MAX_ERRORS,
     APIConverter,
     ErrorDetail,

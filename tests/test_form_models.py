@@ -10,14 +10,14 @@ import attrs
 import pytest
 from openapi_spec_validator import validate as validate_spec
 
-from framework._compile import compile_operation
 from framework.applications import App
 from framework.datastructures import UploadFile
 from framework.endpoints import HTTPEndpoint
-from framework.openapi import build_openapi
-from framework.params import Body, Form
-from framework.plan import HandlerDefinitionError, Location, OperationPlan
 from framework.routing import Route
+from framework.typed.openapi import build_openapi
+from framework.typed.params import Body, Form
+from framework.typed.plan import HandlerDefinitionError, Location, OperationPlan
+from framework.typed.signature import compile_operation
 from testing.client import TestClient
 
 TestClientFactory = Callable[..., TestClient]

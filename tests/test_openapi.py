@@ -20,19 +20,19 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_spec
 
 from framework.applications import App
-from framework.constraints import Constraints
-from framework.converter import default_converter
 from framework.datastructures import UploadFile
-from framework.openapi import (
+from framework.responses import PlainTextResponse, RedirectResponse, Response
+from framework.routing import Route
+from framework.typed.constraints import Constraints
+from framework.typed.converter import default_converter
+from framework.typed.openapi import (
     SchemaRegistry,
     build_openapi,
     openapi_endpoint,
     openapi_response,
     schema_for,
 )
-from framework.plan import REQUIRED, Location, OperationPlan, ParameterPlan
-from framework.responses import PlainTextResponse, RedirectResponse, Response
-from framework.routing import Route
+from framework.typed.plan import REQUIRED, Location, OperationPlan, ParameterPlan
 from tests.conftest import TestClientFactory
 
 T = TypeVar("T")

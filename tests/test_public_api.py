@@ -132,7 +132,7 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "ServerSentEvent",
         "StreamingResponse",
     ],
-    "framework.resources": [
+    "framework.typed.resources": [
         "Resource",
         "ResourceItem",
         "RouteConflictError",

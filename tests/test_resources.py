@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 
 from framework.convertors import CONVERTOR_TYPES, StringConvertor, register_url_convertor
 from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
-from framework.plan import HandlerDefinitionError, Location
 from framework.requests import Request
-from framework.resources import (
+from framework.responses import PlainTextResponse, Response
+from framework.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
+from framework.typed.plan import HandlerDefinitionError, Location
+from framework.typed.resources import (
     Resource,
     RouteConflictError,
     Wiring,
@@ -26,8 +28,6 @@ from framework.resources import (
     find_modules,
     wire_resources,
 )
-from framework.responses import PlainTextResponse, Response
-from framework.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
 from framework.websockets import WebSocket
 from tests.resources_fixtures import shadowed
 from tests.resources_fixtures.todo import todos, users

@@ -17,16 +17,16 @@ import pytest
 from framework._keys import LIFESPAN_STATE
 from framework.applications import App
 from framework.background import BackgroundTask, BackgroundTasks
-from framework.converter import RequestValidationError
 from framework.datastructures import UploadFile
 from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.exceptions import HTTPException
 from framework.middleware.bodylimit import DEFAULT_MAX_BODY_SIZE
-from framework.params import Body, Cookie, File, Form, Header, Query, raises, status_code
-from framework.plan import HandlerDefinitionError
 from framework.requests import Request, cookie_parser
 from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.routing import Route, Router, WebSocketRoute
+from framework.typed.converter import RequestValidationError
+from framework.typed.params import Body, Cookie, File, Form, Header, Query, raises, status_code
+from framework.typed.plan import HandlerDefinitionError
 from framework.websockets import WebSocket
 from testing.client import TestClient
 

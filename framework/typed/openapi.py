@@ -23,21 +23,21 @@ from typing import Any, Literal, TypeVar, Union
 
 import attrs
 
-from framework._compile import encoded_part
 from framework._json import dumps as json_dumps
-from framework.constraints import (
+from framework.convertors import CONVERTOR_TYPES
+from framework.datastructures import UploadFile
+from framework.requests import Request
+from framework.responses import JSONResponse, Response
+from framework.typed.constraints import (
     Constraints,
     combine,
     constraints_from_attribute,
     item_constraints_from_attribute,
     split_annotated,
 )
-from framework.converter import default_converter
-from framework.convertors import CONVERTOR_TYPES
-from framework.datastructures import UploadFile
-from framework.plan import Location, OperationPlan, ParameterPlan
-from framework.requests import Request
-from framework.responses import JSONResponse, Response
+from framework.typed.converter import default_converter
+from framework.typed.plan import Location, OperationPlan, ParameterPlan
+from framework.typed.signature import encoded_part
 
 __all__ = [
     "SchemaRegistry",

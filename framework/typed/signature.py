@@ -25,16 +25,6 @@ from framework._exception_handlers import lookup_handler
 from framework._utils import is_async_callable
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.concurrency import run_in_threadpool
-from framework.constraints import Constraints, check, split_annotated
-from framework.converter import (
-    APIConverter,
-    ErrorDetail,
-    Loc,
-    RequestValidationError,
-    capped_errors,
-)
-from framework.converter import _validator_errors as _field_validator_errors
-from framework.converter import default_converter as _default_converter
 from framework.convertors import CONVERTOR_TYPES, Convertor
 from framework.datastructures import FormData, UploadFile
 from framework.middleware.bodylimit import (
@@ -42,7 +32,20 @@ from framework.middleware.bodylimit import (
     RequestBodyTooLarge,
     declared_length_exceeds,
 )
-from framework.params import (
+from framework.requests import HTTPConnection, Request
+from framework.responses import JSONResponse, Response
+from framework.routing import compile_path
+from framework.typed.constraints import Constraints, check, split_annotated
+from framework.typed.converter import (
+    APIConverter,
+    ErrorDetail,
+    Loc,
+    RequestValidationError,
+    capped_errors,
+)
+from framework.typed.converter import _validator_errors as _field_validator_errors
+from framework.typed.converter import default_converter as _default_converter
+from framework.typed.params import (
     Body,
     Cookie,
     File,
@@ -54,7 +57,7 @@ from framework.params import (
     get_raises,
     get_status_code,
 )
-from framework.plan import (
+from framework.typed.plan import (
     REQUIRED,
     HandlerDefinitionError,
     Location,
@@ -62,9 +65,6 @@ from framework.plan import (
     ParameterPlan,
     WebSocketPlan,
 )
-from framework.requests import HTTPConnection, Request
-from framework.responses import JSONResponse, Response
-from framework.routing import compile_path
 from framework.websockets import WebSocket
 
 __all__ = [

@@ -16,7 +16,7 @@ from typing import Annotated, Any, get_origin
 import annotated_types
 import attrs
 
-from framework.params import Param
+from framework.typed.params import Param
 
 __all__ = [
     "Constraints",

@@ -26,7 +26,6 @@ from typing import Any
 
 import attrs
 
-from framework.converter import APIConverter, default_converter
 from framework.convertors import (
     Convertor,
     FloatConvertor,
@@ -36,7 +35,6 @@ from framework.convertors import (
     UUIDConvertor,
 )
 from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
-from framework.plan import OperationPlan, WebSocketPlan
 from framework.responses import Response
 from framework.routing import (
     BaseRoute,
@@ -46,6 +44,8 @@ from framework.routing import (
     WebSocketRoute,
     share_allowed_methods,
 )
+from framework.typed.converter import APIConverter, default_converter
+from framework.typed.plan import OperationPlan, WebSocketPlan
 
 __all__ = [
     "Resource",

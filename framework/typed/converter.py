@@ -33,7 +33,7 @@ from cattrs.errors import (
 from cattrs.fns import identity
 
 from framework import _json
-from framework.constraints import (
+from framework.typed.constraints import (
     Constraints,
     check,
     combine,

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from framework.constraints import Constraints
+from framework.typed.constraints import Constraints
 
 __all__ = [
     "REQUIRED",
