@@ -26,12 +26,8 @@ from framework._exception_handlers import (
 from framework.exceptions import HTTPException
 from framework.requests import Request
 from framework.responses import PlainTextResponse, Response
-from framework.typed.converter import (
-    APIConverter,
-    ErrorDetail,
-    RequestValidationError,
-    default_converter,
-)
+from framework.typed.converter import APIConverter, default_converter
+from framework.typed.errors import ErrorDetail, RequestValidationError
 from framework.typed.plan import OperationPlan, WebSocketPlan
 from framework.typed.signature import (
     DEFINITION_LOCALS,

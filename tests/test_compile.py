@@ -19,7 +19,7 @@ from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.requests import Request
 from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.typed.constraints import Constraints
-from framework.typed.converter import RequestValidationError
+from framework.typed.errors import RequestValidationError
 from framework.typed.params import (
     Body,
     Cookie,

@@ -18,14 +18,8 @@ from hypothesis import strategies as st
 
 from framework import _json
 from framework.typed.constraints import Constraints
-from framework.typed.converter import (
-    MAX_ERRORS,
-    APIConverter,
-    ErrorDetail,
-    RequestValidationError,
-    capped_errors,
-    default_converter,
-)
+from framework.typed.converter import APIConverter, default_converter
+from framework.typed.errors import MAX_ERRORS, ErrorDetail, RequestValidationError, capped_errors
 
 converter = APIConverter()
 T = TypeVar("T")

@@ -24,7 +24,7 @@ from framework.middleware.bodylimit import DEFAULT_MAX_BODY_SIZE
 from framework.requests import Request, cookie_parser
 from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.routing import Route, Router, WebSocketRoute
-from framework.typed.converter import RequestValidationError
+from framework.typed.errors import RequestValidationError
 from framework.typed.params import Body, Cookie, File, Form, Header, Query, raises, status_code
 from framework.typed.plan import HandlerDefinitionError
 from framework.websockets import WebSocket

@@ -16,152 +16,82 @@ import datetime
 import decimal
 import enum
 import re
-import types
 import typing
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, get_args
 
 import attrs
 import cattrs
 from cattrs.errors import (
-    AttributeValidationNote,
     ClassValidationError,
-    IterableValidationError,
-    IterableValidationNote,
 )
 from cattrs.fns import identity
 
 from framework import _json
+from framework.typed._typeinfo import (
+    DICT_ORIGINS,
+    LIST_ORIGINS,
+    SET_ORIGINS,
+    element_type,
+    is_annotated,
+    is_attrs,
+    is_enum,
+    is_fixed_tuple,
+    is_literal,
+    is_union,
+    origin_of,
+    shown,
+    type_name,
+)
 from framework.typed.constraints import (
     Constraints,
     check,
-    combine,
     constraints_from_validator,
     item_constraints_from_validator,
     split_annotated,
 )
+from framework.typed.errors import (
+    MAX_ERRORS,
+    ErrorDetail,
+    InvalidValue,
+    Loc,
+    LocatedErrors,
+    RequestValidationError,
+    capped_errors,
+    collect_errors,
+    duplicate_errors,
+    error_message,
+    errors_of,
+    limit_errors,
+    note_loc,
+)
+from framework.typed.text import (
+    TextFn,
+    make_text_fn,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    parse_time,
+    parse_uuid,
+    text_item,
+    within,
+)
 
 __all__ = [
-    "MAX_ERRORS",
     "MAX_JSON_DEPTH",
     "APIConverter",
-    "ErrorDetail",
-    "Loc",
-    "RequestValidationError",
-    "capped_errors",
     "default_converter",
+    "field_validator_errors",
 ]
 
-Loc = tuple[str | int, ...]
-"""Where a problem is: ``("body", "tags", 2)``, ``("query", "limit")``."""
 
 MAX_JSON_DEPTH = 64
 """How deeply a JSON body may nest arrays and objects, unless the converter is told otherwise."""
 
-MAX_ERRORS = 100
-"""How many problems a 422 lists; one ``too_many_errors`` entry stands for the rest."""
-
-_TOO_MANY = f"too many errors; only the first {MAX_ERRORS} are listed"
 
 _Hook = Callable[[Any, Any], Any]
-_TextItem = Callable[[str], Any]
 _NoneType = type(None)
-
-
-@attrs.frozen
-class ErrorDetail:
-    """One problem with a request: where it is, what is wrong, and its stable kind
-    (``missing``, ``type_error``, ``value_error``, ``enum``, ``literal_error``, ...)."""
-
-    loc: Loc
-    msg: str
-    type: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of one entry of a 422 ``detail`` list."""
-        return {"loc": list(self.loc), "msg": self.msg, "type": self.type}
-
-
-class RequestValidationError(Exception):
-    """Request data that does not fit its declared type; ``errors`` lists every problem."""
-
-    def __init__(self, errors: list[ErrorDetail]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-    def __str__(self) -> str:
-        return "; ".join(
-            f"{'.'.join(str(part) for part in error.loc) or '(value)'}: {error.msg}"
-            for error in self.errors
-        )
-
-
-class _Invalid(Exception):
-    """One problem, raised where it is found; containers add its location on the way out."""
-
-    def __init__(self, msg: str, kind: str = "type_error") -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.kind = kind
-
-
-class _Problems(Exception):
-    """Problems already located relative to the value whose hook raised this."""
-
-    def __init__(self, errors: list[ErrorDetail]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-def _message(exc: BaseException) -> str:
-    # Validators often raise ValueError(message, attribute, ...): the first argument is the text.
-    if exc.args and isinstance(exc.args[0], str):
-        return exc.args[0]
-    return str(exc) or exc.__class__.__name__
-
-
-def _note_loc(exc: BaseException) -> Loc:
-    for note in reversed(getattr(exc, "__notes__", ())):
-        if isinstance(note, IterableValidationNote):
-            return (note.index,)
-        if isinstance(note, AttributeValidationNote):
-            return (note.name,)
-    return ()
-
-
-def _collect(exc: BaseException, loc: Loc, out: list[ErrorDetail]) -> None:
-    """Turn what a hook raised (possibly a tree of cattrs' exception groups) into details."""
-    if isinstance(exc, _Invalid):
-        out.append(ErrorDetail(loc, exc.msg, exc.kind))
-    elif isinstance(exc, _Problems):
-        out.extend(ErrorDetail(loc + error.loc, error.msg, error.type) for error in exc.errors)
-    elif isinstance(exc, (IterableValidationError, ClassValidationError)):
-        for sub in exc.exceptions:
-            _collect(sub, loc + _note_loc(sub), out)
-    elif isinstance(exc, RecursionError):
-        out.append(ErrorDetail(loc, "value is nested too deeply", "value_error"))
-    else:
-        out.append(ErrorDetail(loc, _message(exc), "value_error"))
-
-
-def _details(exc: BaseException, loc: Loc) -> list[ErrorDetail]:
-    out: list[ErrorDetail] = []
-    try:
-        _collect(exc, loc, out)
-    except RecursionError:
-        return [ErrorDetail(loc, "value is nested too deeply", "value_error")]
-    return out
-
-
-def capped_errors(errors: list[ErrorDetail]) -> list[ErrorDetail]:
-    """``errors`` if there are at most `MAX_ERRORS`; else the first `MAX_ERRORS` and one
-    ``too_many_errors`` entry, at the location (``["body"]``, ``["query"]``) of the first
-    problem left out."""
-    if len(errors) <= MAX_ERRORS:
-        return errors
-    rest: Loc = errors[MAX_ERRORS].loc[:1]
-    return [*errors[:MAX_ERRORS], ErrorDetail(rest, _TOO_MANY, "too_many_errors")]
 
 
 def _structure_items(hook: _Hook, tp: Any, values: list[Any]) -> list[Any]:
@@ -173,44 +103,12 @@ def _structure_items(hook: _Hook, tp: Any, values: list[Any]) -> list[Any]:
         try:
             items.append(hook(value, tp))
         except Exception as exc:
-            _collect(exc, (index,), errors)
+            collect_errors(exc, (index,), errors)
             if len(errors) > MAX_ERRORS:
                 break
     if errors:
-        raise _Problems(errors)
+        raise LocatedErrors(errors)
     return items
-
-
-def _duplicates(items: Sequence[Any], loc: Loc = ()) -> list[ErrorDetail]:
-    """A ``duplicate item`` problem at the index of each item equal to an earlier one.
-
-    NOTE: sets are documented ``uniqueItems``; dropping repeats silently would accept what
-    the document refuses.
-    """
-    seen: set[Any] = set()
-    errors: list[ErrorDetail] = []
-    for index, item in enumerate(items):
-        if item in seen:
-            errors.append(ErrorDetail((*loc, index), "duplicate item", "value_error"))
-        else:
-            seen.add(item)
-    return errors
-
-
-def _limit_errors(problems: list[str], loc: Loc = ()) -> list[ErrorDetail]:
-    return [ErrorDetail(loc, problem, "value_error") for problem in problems]
-
-
-def _type_name(tp: Any) -> str:
-    if tp is _NoneType:
-        return "null"
-    if isinstance(tp, type):
-        return tp.__name__
-    return repr(tp).replace("typing.", "")
-
-
-def _shown(value: Any) -> str:
-    return repr(value.value if isinstance(value, enum.Enum) else value)
 
 
 # --- strict scalar hooks: what a JSON value may be for each declared type
@@ -225,14 +123,14 @@ def _structure_str(value: Any, _: Any) -> str:
             return value
         # NOTE: JSON can spell lone surrogates ("\ud800"); they are not text, cannot be encoded
         # as UTF-8, and would only fail later, in storage or in the response.
-        raise _Invalid("expected a string of Unicode text")
-    raise _Invalid("expected a string")
+        raise InvalidValue("expected a string of Unicode text")
+    raise InvalidValue("expected a string")
 
 
 def _structure_int(value: Any, _: Any) -> int:
     if value.__class__ is int:
         return value
-    raise _Invalid("expected an integer")
+    raise InvalidValue("expected an integer")
 
 
 def _structure_float(value: Any, _: Any) -> float:
@@ -242,19 +140,19 @@ def _structure_float(value: Any, _: Any) -> float:
         if value - value == 0.0:
             number: float = value
             return number
-        raise _Invalid("expected a finite number")
+        raise InvalidValue("expected a finite number")
     if cls is int:
         try:
             return float(value)
         except OverflowError:
-            raise _Invalid("expected a finite number") from None
-    raise _Invalid("expected a number")
+            raise InvalidValue("expected a finite number") from None
+    raise InvalidValue("expected a number")
 
 
 def _structure_bool(value: Any, _: Any) -> bool:
     if value is True or value is False:
         return value
-    raise _Invalid("expected a boolean")
+    raise InvalidValue("expected a boolean")
 
 
 def _structure_bytes(value: Any, _: Any) -> bytes:
@@ -263,69 +161,7 @@ def _structure_bytes(value: Any, _: Any) -> bytes:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             pass
-    raise _Invalid("expected a base64-encoded string")
-
-
-def _iso_text(value: str) -> str:
-    # NOTE: Python 3.10's fromisoformat() does not read the "Z" suffix that 3.11 does.
-    if value.endswith(("Z", "z")):
-        return value[:-1] + "+00:00"
-    return value
-
-
-_T = TypeVar("_T")
-
-
-def _from_text(parse: Callable[[str], _T], message: str) -> Callable[[Any, Any], _T]:
-    """A strict structure hook for a type written as a string in JSON (dates, UUIDs)."""
-
-    def structure(value: Any, _: Any) -> _T:
-        if value.__class__ is str:
-            try:
-                return parse(value)
-            except ValueError:
-                pass
-        raise _Invalid(message)
-
-    return structure
-
-
-_structure_datetime = _from_text(
-    lambda text: datetime.datetime.fromisoformat(_iso_text(text)), "expected an ISO 8601 datetime"
-)
-_structure_date = _from_text(datetime.date.fromisoformat, "expected an ISO 8601 date")
-_structure_time = _from_text(
-    lambda text: datetime.time.fromisoformat(_iso_text(text)), "expected an ISO 8601 time"
-)
-_structure_uuid = _from_text(uuid.UUID, "expected a UUID")
-
-
-_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_INT_TEXT = re.compile(r"[+-]?[0-9]+")
-
-
-def _decimal(value: Any) -> decimal.Decimal | None:
-    cls = value.__class__
-    if cls is str:
-        # NOTE: Decimal() alone would also take "NaN", " 1 " and "1_000".
-        if _NUMBER_TEXT.fullmatch(value) is None:
-            return None
-        number = decimal.Decimal(value)
-    elif cls is int:
-        number = decimal.Decimal(value)
-    elif cls is float:
-        # repr() is the shortest text of the float, so 0.1 becomes Decimal("0.1").
-        number = decimal.Decimal(repr(value))
-    else:
-        return None
-    return number if number.is_finite() else None
-
-
-def _structure_decimal(value: Any, _: Any) -> decimal.Decimal:
-    number = _decimal(value)
-    if number is None:
-        raise _Invalid("expected a decimal number")
-    return number
+    raise InvalidValue("expected a base64-encoded string")
 
 
 _SCALAR_HOOKS: dict[type, _Hook] = {
@@ -334,11 +170,11 @@ _SCALAR_HOOKS: dict[type, _Hook] = {
     float: _structure_float,
     bool: _structure_bool,
     bytes: _structure_bytes,
-    datetime.datetime: _structure_datetime,
-    datetime.date: _structure_date,
-    datetime.time: _structure_time,
-    uuid.UUID: _structure_uuid,
-    decimal.Decimal: _structure_decimal,
+    datetime.datetime: parse_datetime,
+    datetime.date: parse_date,
+    datetime.time: parse_time,
+    uuid.UUID: parse_uuid,
+    decimal.Decimal: parse_decimal,
 }
 
 
@@ -398,129 +234,8 @@ _UNSTRUCTURE_HOOKS: dict[type, Callable[[Any], Any]] = {
 
 # --- text parsers: what a path, query, header, cookie or form value may be
 
-_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
-_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
-
-
-def _text_int(text: str) -> int:
-    if _INT_TEXT.fullmatch(text) is not None:
-        try:
-            return int(text)
-        except ValueError:  # more digits than int() accepts from text
-            pass
-    raise _Invalid("expected an integer")
-
-
-def _text_float(text: str) -> float:
-    if _NUMBER_TEXT.fullmatch(text) is not None:
-        number = float(text)
-        if number - number == 0.0:
-            return number
-    raise _Invalid("expected a number")
-
-
-def _text_decimal(text: str) -> decimal.Decimal:
-    return _structure_decimal(text, None)
-
-
-def _text_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in _TRUE_WORDS:
-        return True
-    if lowered in _FALSE_WORDS:
-        return False
-    raise _Invalid("expected a boolean")
-
-
-def _text_str(text: str) -> str:
-    return text
-
-
-_TEXT_PARSERS: dict[Any, _TextItem] = {
-    str: _text_str,
-    int: _text_int,
-    float: _text_float,
-    bool: _text_bool,
-    decimal.Decimal: _text_decimal,
-    uuid.UUID: lambda text: _structure_uuid(text, None),
-    datetime.datetime: lambda text: _structure_datetime(text, None),
-    datetime.date: lambda text: _structure_date(text, None),
-    datetime.time: lambda text: _structure_time(text, None),
-    Any: _text_str,
-    object: _text_str,
-}
-
-
-def _text_item(tp: Any) -> _TextItem:
-    """How one text value becomes a ``tp``."""
-    base, limits, _ = split_annotated(tp)
-    parse = _text_base(base)
-    if not limits:
-        return parse
-
-    def parse_limited(text: str) -> Any:
-        result = parse(text)
-        problems = check(result, limits)
-        if problems:
-            raise _Problems(_limit_errors(problems))
-        return result
-
-    return parse_limited
-
-def _text_base(tp: Any) -> _TextItem:
-    supertype = getattr(tp, "__supertype__", None)  # typing.NewType
-    if supertype is not None:
-        return _text_item(supertype)
-    parse = _TEXT_PARSERS.get(tp)
-    if parse is not None:
-        return parse
-    if _is_enum(tp):
-        return _text_choice(list(tp), "enum")
-    if _is_literal(tp):
-        return _text_choice(get_args(tp), "literal_error")
-    if _is_union(tp):
-        return _text_union([m for m in get_args(tp) if m is not _NoneType], _text_item)
-    raise TypeError(f"{_type_name(tp)} cannot be read from text")
-
 
 # --- type predicates
-
-_LIST_ORIGINS = frozenset(
-    {
-        list,
-        collections.abc.Sequence,
-        collections.abc.MutableSequence,
-        collections.abc.Collection,
-        collections.abc.Iterable,
-    }
-)
-_SET_ORIGINS = frozenset({set, collections.abc.Set, collections.abc.MutableSet})
-_DICT_ORIGINS = frozenset({dict, collections.abc.Mapping, collections.abc.MutableMapping})
-_UNION_ORIGINS = frozenset({typing.Union, types.UnionType})
-
-
-def _origin(tp: Any) -> Any:
-    return get_origin(tp) or tp
-
-
-def _is_union(tp: Any) -> bool:
-    return get_origin(tp) in _UNION_ORIGINS
-
-
-def _is_literal(tp: Any) -> bool:
-    return get_origin(tp) is Literal
-
-
-def _is_annotated(tp: Any) -> bool:
-    return get_origin(tp) is Annotated
-
-
-def _is_attrs(tp: Any) -> bool:
-    return attrs.has(_origin(tp))
-
-
-def _is_enum(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, enum.Enum)
 
 
 def _is_scalar_subclass(tp: Any) -> bool:
@@ -532,22 +247,12 @@ def _is_scalar_subclass(tp: Any) -> bool:
     )
 
 
-def _is_fixed_tuple(tp: Any) -> bool:
-    args = get_args(tp)
-    return get_origin(tp) is tuple and not (len(args) == 2 and args[1] is Ellipsis)
-
-
-def _element(tp: Any) -> Any:
-    args = get_args(tp)
-    return args[0] if args else Any
-
-
 def _json_kind(tp: Any) -> type | None:
     """Which JSON container a type is read from, to tell union members apart."""
-    origin = _origin(split_annotated(tp)[0])
-    if attrs.has(origin) or origin in _DICT_ORIGINS:
+    origin = origin_of(split_annotated(tp)[0])
+    if attrs.has(origin) or origin in DICT_ORIGINS:
         return dict
-    if origin in _LIST_ORIGINS or origin in _SET_ORIGINS or origin in (tuple, frozenset):
+    if origin in LIST_ORIGINS or origin in SET_ORIGINS or origin in (tuple, frozenset):
         return list
     return None
 
@@ -580,36 +285,36 @@ class _Hooks(cattrs.Converter):
             self.register_structure_hook(scalar, hook)
         for scalar, unstructure in _UNSTRUCTURE_HOOKS.items():
             self.register_unstructure_hook(scalar, unstructure)
-        self.register_structure_hook_factory(_is_attrs, self._attrs_hook)
-        self.register_structure_hook_factory(_is_annotated, self._annotated_hook)
-        self.register_structure_hook_factory(_is_union, self._union_hook)
-        self.register_structure_hook_factory(_is_literal, self._literal_hook)
+        self.register_structure_hook_factory(is_attrs, self._attrs_hook)
+        self.register_structure_hook_factory(is_annotated, self._annotated_hook)
+        self.register_structure_hook_factory(is_union, self._union_hook)
+        self.register_structure_hook_factory(is_literal, self._literal_hook)
         self.register_structure_hook_factory(
-            lambda tp: _origin(tp) in _LIST_ORIGINS, self._list_hook
+            lambda tp: origin_of(tp) in LIST_ORIGINS, self._list_hook
         )
-        self.register_structure_hook_factory(lambda tp: _origin(tp) is tuple, self._tuple_hook)
+        self.register_structure_hook_factory(lambda tp: origin_of(tp) is tuple, self._tuple_hook)
         self.register_structure_hook_factory(
-            lambda tp: _origin(tp) in _SET_ORIGINS, lambda tp: self._set_hook(tp, set)
-        )
-        self.register_structure_hook_factory(
-            lambda tp: _origin(tp) is frozenset, lambda tp: self._set_hook(tp, frozenset)
+            lambda tp: origin_of(tp) in SET_ORIGINS, lambda tp: self._set_hook(tp, set)
         )
         self.register_structure_hook_factory(
-            lambda tp: _origin(tp) in _DICT_ORIGINS, self._dict_hook
+            lambda tp: origin_of(tp) is frozenset, lambda tp: self._set_hook(tp, frozenset)
         )
-        self.register_unstructure_hook_factory(_is_union, self._unstructure_union)
-        self.register_unstructure_hook_factory(_is_literal, lambda _: _literal_value)
+        self.register_structure_hook_factory(
+            lambda tp: origin_of(tp) in DICT_ORIGINS, self._dict_hook
+        )
+        self.register_unstructure_hook_factory(is_union, self._unstructure_union)
+        self.register_unstructure_hook_factory(is_literal, lambda _: _literal_value)
 
     # NOTE: cattrs consults ``singledispatch`` before its predicates, so an ``IntEnum`` or a
     # ``(str, Enum)`` would reach the ``int``/``str`` hooks. Enums and other subclasses of the
     # scalars are therefore answered here, before cattrs' own dispatch.
     def get_structure_hook(self, type: Any, cache_result: bool = True) -> _Hook:
         """The hook for ``type``: strict for enums and scalar subclasses, else cattrs'."""
-        if _is_enum(type) or _is_scalar_subclass(type):
+        if is_enum(type) or _is_scalar_subclass(type):
             hook = self._own_structure.get(type)
             if hook is None:
                 hook = self._own_structure[type] = (
-                    self._enum_hook(type) if _is_enum(type) else self._subclass_hook(type)
+                    self._enum_hook(type) if is_enum(type) else self._subclass_hook(type)
                 )
             return hook
         return super().get_structure_hook(type, cache_result)
@@ -621,7 +326,7 @@ class _Hooks(cattrs.Converter):
     ) -> Callable[[Any], Any]:
         """The hook for ``type``: an enum becomes its value, ``Any`` is left as it is when it
         is made of JSON's own types, else cattrs' hook."""
-        if _is_enum(type):
+        if is_enum(type):
             return _enum_value
         if type is Any:
             return self._unstructure_any
@@ -637,13 +342,13 @@ class _Hooks(cattrs.Converter):
 
     def _enum_hook(self, cls: type[enum.Enum]) -> _Hook:
         lookup = _choice_lookup(list(cls))
-        message = f"must be one of {', '.join(_shown(member) for member in cls)}"
+        message = f"must be one of {', '.join(shown(member) for member in cls)}"
 
         def structure_enum(value: Any, _: Any) -> Any:
             try:
                 return lookup[value.__class__, value]
             except (KeyError, TypeError):  # TypeError: an unhashable JSON value
-                raise _Invalid(message, "enum") from None
+                raise InvalidValue(message, "enum") from None
 
         return structure_enum
 
@@ -659,13 +364,13 @@ class _Hooks(cattrs.Converter):
     def _literal_hook(self, tp: Any) -> _Hook:
         options = get_args(tp)
         lookup = _choice_lookup(options)
-        message = f"must be one of {', '.join(_shown(option) for option in options)}"
+        message = f"must be one of {', '.join(shown(option) for option in options)}"
 
         def structure_literal(value: Any, _: Any) -> Any:
             try:
                 return lookup[value.__class__, value]
             except (KeyError, TypeError):
-                raise _Invalid(message, "literal_error") from None
+                raise InvalidValue(message, "literal_error") from None
 
         return structure_literal
 
@@ -684,7 +389,7 @@ class _Hooks(cattrs.Converter):
             result = hook(value, base)
             problems = check(result, limits)
             if problems:
-                raise _Problems(_limit_errors(problems))
+                raise LocatedErrors(limit_errors(problems))
             return result
 
         return structure_limited
@@ -718,7 +423,7 @@ class _Hooks(cattrs.Converter):
             if kind is not None:
                 by_kind[kind].append((hook, member))
         sole = {kind: found[0] for kind, found in by_kind.items() if len(found) == 1}
-        names = ", ".join(_type_name(member) for member in args)
+        names = ", ".join(type_name(member) for member in args)
         message = f"does not match any of {names}"
 
         def structure_union(value: Any, _: Any) -> Any:
@@ -733,24 +438,24 @@ class _Hooks(cattrs.Converter):
                     return hook(value, member)
                 except Exception:  # the next member may fit
                     continue
-            raise _Invalid(message, "union_error")
+            raise InvalidValue(message, "union_error")
 
         return structure_union
 
     def _list_hook(self, tp: Any, into: Callable[[list[Any]], Any] | None = None) -> _Hook:
-        element = _element(tp)
+        element = element_type(tp)
         hook = self.get_structure_hook(element)
 
         def structure_list(value: Any, _: Any) -> Any:
             if value.__class__ is not list:
-                raise _Invalid("expected an array")
+                raise InvalidValue("expected an array")
             items = _structure_items(hook, element, value)
             return items if into is None else into(items)
 
         return structure_list
 
     def _tuple_hook(self, tp: Any) -> _Hook:
-        if not _is_fixed_tuple(tp):
+        if not is_fixed_tuple(tp):
             return self._list_hook(tp, tuple)
         args = get_args(tp)
         hooks = [(self.get_structure_hook(arg), arg) for arg in args]
@@ -759,16 +464,16 @@ class _Hooks(cattrs.Converter):
 
         def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
             if value.__class__ is not list or len(value) != size:
-                raise _Invalid(message)
+                raise InvalidValue(message)
             items = []
             errors: list[ErrorDetail] = []
             for index, ((hook, arg), item) in enumerate(zip(hooks, value, strict=True)):
                 try:
                     items.append(hook(item, arg))
                 except Exception as exc:
-                    _collect(exc, (index,), errors)
+                    collect_errors(exc, (index,), errors)
             if errors:
-                raise _Problems(errors)
+                raise LocatedErrors(errors)
             return tuple(items)
 
         return structure_tuple
@@ -781,18 +486,18 @@ class _Hooks(cattrs.Converter):
 
         def structure_dict(value: Any, _: Any) -> Any:
             if value.__class__ is not dict:
-                raise _Invalid("expected an object")
+                raise InvalidValue("expected an object")
             result: dict[Any, Any] = {}
             errors: list[ErrorDetail] = []
             for key, item in value.items():
                 try:
                     result[key_hook(key, key_type)] = value_hook(item, value_type)
                 except Exception as exc:
-                    _collect(exc, (key,), errors)
+                    collect_errors(exc, (key,), errors)
                     if len(errors) > MAX_ERRORS:
                         break
             if errors:
-                raise _Problems(errors)
+                raise LocatedErrors(errors)
             return result
 
         return structure_dict
@@ -803,28 +508,28 @@ class _Hooks(cattrs.Converter):
         if split_annotated(tp)[0] in (str, Any, object):
             return self.get_structure_hook(tp)
         try:
-            parse = _text_item(tp)
+            parse = text_item(tp)
         except TypeError:  # a type with no text form: its JSON hook decides
             return self.get_structure_hook(tp)
 
         def structure_key(key: Any, _: Any) -> Any:
             if key.__class__ is not str:
-                raise _Invalid("expected a string key")
+                raise InvalidValue("expected a string key")
             return parse(key)
 
         return structure_key
 
     def _set_hook(self, tp: Any, into: Callable[[list[Any]], Any]) -> _Hook:
-        element = _element(tp)
+        element = element_type(tp)
         hook = self.get_structure_hook(element)
 
         def structure_set(value: Any, _: Any) -> Any:
             if value.__class__ is not list:
-                raise _Invalid("expected an array")
+                raise InvalidValue("expected an array")
             items = _structure_items(hook, element, value)
             result = into(items)
             if len(result) != len(items):
-                raise _Problems(_duplicates(items))
+                raise LocatedErrors(duplicate_errors(items))
             return result
 
         return structure_set
@@ -834,11 +539,11 @@ class _Hooks(cattrs.Converter):
 
         def structure_attrs(value: Any, _: Any) -> Any:
             if value.__class__ is not dict:
-                raise _Invalid("expected an object")
+                raise InvalidValue("expected an object")
             try:
                 return structure_fields(value, cl)
             except ClassValidationError as exc:
-                raise _Problems(self._class_problems(cl, value, exc)) from None
+                raise LocatedErrors(self._class_problems(cl, value, exc)) from None
 
         return structure_attrs
 
@@ -851,7 +556,7 @@ class _Hooks(cattrs.Converter):
         failed: set[str] = set()
         refused: list[Exception] = []
         for sub in exc.exceptions:
-            loc = _note_loc(sub)
+            loc = note_loc(sub)
             if not loc:
                 refused.append(sub)  # the class itself refused the structured fields
                 continue
@@ -860,10 +565,10 @@ class _Hooks(cattrs.Converter):
             if isinstance(sub, KeyError) and name not in value:
                 problems.append(ErrorDetail(loc, "field required", "missing"))
             else:
-                _collect(sub, loc, problems)
+                collect_errors(sub, loc, problems)
         validated = self._validator_problems(cl, value, failed)
         if refused and not validated:
-            problems.extend(ErrorDetail((), _message(sub), "value_error") for sub in refused)
+            problems.extend(ErrorDetail((), error_message(sub), "value_error") for sub in refused)
         return problems + validated
 
     def _validator_problems(
@@ -871,7 +576,7 @@ class _Hooks(cattrs.Converter):
     ) -> list[ErrorDetail]:
         """Run each field's validator on its structured value, on a partly built instance (so
         validators that read other fields see them), and report each failure at its field."""
-        origin = _origin(cl)
+        origin = origin_of(cl)
         try:
             instance = object.__new__(origin)
         except TypeError:
@@ -900,13 +605,13 @@ class _Hooks(cattrs.Converter):
                 # A validator reading a sibling field that failed has nothing to add to that
                 # field's own error.
                 if not (failed and isinstance(exc, AttributeError)):
-                    problems.extend(_validator_errors(field, item, exc))
+                    problems.extend(field_validator_errors(field, item, exc))
         return problems
 
     def _unstructure_union(self, tp: Any) -> Callable[[Any], Any]:
         by_class: dict[type, Callable[[Any], Any]] = {}
         for member in get_args(tp):
-            runtime = _origin(split_annotated(member)[0])
+            runtime = origin_of(split_annotated(member)[0])
             if isinstance(runtime, type):
                 by_class.setdefault(runtime, self.get_unstructure_hook(member))
         fallback = self.unstructure
@@ -918,24 +623,25 @@ class _Hooks(cattrs.Converter):
         return unstructure_union
 
 
-def _validator_errors(field: attrs.Attribute[Any], value: Any, exc: Exception) -> list[ErrorDetail]:
+def field_validator_errors(
+    field: attrs.Attribute[Any], value: Any, exc: Exception
+) -> list[ErrorDetail]:
     """A failed validator's problems, in the words of `check` when the validator is one of
     attrs' own (with members of a collection at their index), else in the validator's."""
     loc: Loc = (field.name,)
-    errors = _limit_errors(check(value, constraints_from_validator(field.validator)), loc)
+    errors = limit_errors(check(value, constraints_from_validator(field.validator)), loc)
     item_limits = item_constraints_from_validator(field.validator)
     if item_limits and isinstance(value, (list, tuple, set, frozenset, dict)):
         indexed = isinstance(value, (list, tuple))
         for index, item in enumerate(value):
             where = (*loc, index) if indexed else loc
-            errors.extend(_limit_errors(check(item, item_limits), where))
+            errors.extend(limit_errors(check(item, item_limits), where))
             if len(errors) > MAX_ERRORS:
                 break
-    return errors or [ErrorDetail(loc, _message(exc), "value_error")]
+    return errors or [ErrorDetail(loc, error_message(exc), "value_error")]
 
 
 _StructureFn = Callable[[Any, Loc], Any]
-_TextFn = Callable[[Sequence[str], Loc], Any]
 
 
 class APIConverter:
@@ -967,7 +673,7 @@ class APIConverter:
         self._max_json_depth = max_json_depth
         self._hooks = _Hooks()
         self._structure_fns: dict[Any, _StructureFn] = {}
-        self._text_fns: dict[Any, _TextFn] = {}
+        self._text_fns: dict[Any, TextFn] = {}
         self._unstructure_fns: dict[Any, Callable[[Any], Any]] = {}
         self._encode_fns: dict[Any, Callable[[Any], bytes]] = {}
 
@@ -1030,8 +736,8 @@ class APIConverter:
             try:
                 result = hook(value, tp)
             except Exception as exc:
-                raise RequestValidationError(capped_errors(_details(exc, loc))) from None
-            return result if limits is None else _within(result, limits, loc)
+                raise RequestValidationError(capped_errors(errors_of(exc, loc))) from None
+            return result if limits is None else within(result, limits, loc)
 
         return structure
 
@@ -1047,44 +753,14 @@ class APIConverter:
         `RequestValidationError` (``missing`` when a scalar has no value at all)."""
         return self.parse_text_fn(tp, constraints)(values, loc)
 
-    def parse_text_fn(self, tp: Any, constraints: Constraints | None = None) -> _TextFn:
+    def parse_text_fn(self, tp: Any, constraints: Constraints | None = None) -> TextFn:
         """The cached function ``(values, loc) -> value`` behind `parse_text`; raises
         ``TypeError`` at once for a type that cannot be read from text."""
         key = tp if constraints is None else (tp, constraints)
         fn = self._text_fns.get(key)
         if fn is None:
-            fn = self._text_fns[key] = self._make_text_fn(tp, constraints)
+            fn = self._text_fns[key] = make_text_fn(tp, constraints)
         return fn
-
-    def _make_text_fn(self, tp: Any, constraints: Constraints | None) -> _TextFn:
-        base, limits, _ = split_annotated(tp)
-        if _is_union(base):
-            members = [member for member in get_args(base) if member is not _NoneType]
-            if len(members) == 1:
-                base, inner, _ = split_annotated(members[0])
-                limits = combine(limits, inner)
-        if constraints is not None:
-            limits = combine(limits, constraints)
-        checked = limits if limits else None
-        origin = _origin(base)
-        if (
-            origin in _LIST_ORIGINS
-            or origin in _SET_ORIGINS
-            or origin is frozenset
-            or (origin is tuple and not _is_fixed_tuple(base))
-        ):
-            into: Callable[[list[Any]], Any] = list
-            if origin in _SET_ORIGINS:
-                into = set
-            elif origin is frozenset:
-                into = frozenset
-            elif origin is tuple:
-                into = tuple
-            return _many_text_fn([_text_item(_element(base))], True, into, checked)
-        if origin is tuple:
-            parsers = [_text_item(arg) for arg in get_args(base)]
-            return _many_text_fn(parsers, False, tuple, checked)
-        return _one_text_fn(_text_item(base), checked)
 
     def unstructure_fn(self, tp: Any) -> Callable[[Any], Any]:
         """The cached function turning a ``tp`` into JSON-ready data (bytes as base64, dates
@@ -1129,111 +805,6 @@ def _deeper_than(data: Any, limit: int) -> bool:
                     return True
                 pending.append((item, depth + 1))
     return False
-
-
-def _one_text_fn(parse: _TextItem, limits: Constraints | None) -> _TextFn:
-    def parse_one(values: Sequence[str], loc: Loc) -> Any:
-        if not values:
-            raise RequestValidationError([ErrorDetail(loc, "field required", "missing")])
-        try:
-            result = parse(values[0])
-        except Exception as exc:
-            raise RequestValidationError(_details(exc, loc)) from None
-        return result if limits is None else _within(result, limits, loc)
-
-    return parse_one
-
-
-def _within(result: Any, limits: Constraints, loc: Loc) -> Any:
-    """``result`` if it satisfies ``limits``; else the 422 naming each limit it breaks."""
-    problems = check(result, limits)
-    if problems:
-        raise RequestValidationError(_limit_errors(problems, loc))
-    return result
-
-
-def _many_text_fn(
-    parsers: list[_TextItem],
-    variadic: bool,
-    into: Callable[[list[Any]], Any],
-    limits: Constraints | None,
-) -> _TextFn:
-    """Every value parsed: by the one parser if ``variadic``, else one parser per position;
-    a set refuses repeated values."""
-    size = len(parsers)
-    unique = into is set or into is frozenset
-
-    def parse_many(values: Sequence[str], loc: Loc) -> Any:
-        if not variadic and len(values) != size:
-            raise RequestValidationError(
-                [ErrorDetail(loc, f"expected {size} value{'' if size == 1 else 's'}", "type_error")]
-            )
-        items: list[Any] = []
-        errors: list[ErrorDetail] = []
-        for index, text in enumerate(values):
-            try:
-                items.append((parsers[0] if variadic else parsers[index])(text))
-            except Exception as exc:
-                _collect(exc, (*loc, index), errors)
-                if len(errors) > MAX_ERRORS:
-                    break
-        if errors:
-            raise RequestValidationError(capped_errors(errors))
-        result = into(items)
-        if unique and len(result) != len(items):
-            raise RequestValidationError(capped_errors(_duplicates(items, loc)))
-        return result if limits is None else _within(result, limits, loc)
-
-    return parse_many
-
-
-def _text_choice(options: Sequence[Any], kind: str) -> _TextItem:
-    """Text → one of ``options`` (enum members or literal values), matched on the text of their
-    value; numbers and booleans are parsed first, so ``01`` is ``1`` and ``True`` is ``true``."""
-    exact: dict[str, Any] = {}
-    numeric: dict[tuple[type, Any], Any] = {}
-    for option in options:
-        raw = option.value if isinstance(option, enum.Enum) else option
-        if isinstance(raw, str):
-            exact.setdefault(raw, option)
-        elif isinstance(raw, (bool, int, float)):
-            numeric.setdefault((raw.__class__, raw), option)
-    message = f"must be one of {', '.join(_shown(option) for option in options)}"
-    readers: list[tuple[type, _TextItem]] = [
-        (bool, _text_bool),
-        (int, _text_int),
-        (float, _text_float),
-    ]
-
-    def parse_choice(text: str) -> Any:
-        found = exact.get(text)
-        if found is not None or text in exact:
-            return found
-        for cls, read in readers:
-            try:
-                key = (cls, read(text))
-            except _Invalid:
-                continue
-            if key in numeric:
-                return numeric[key]
-        raise _Invalid(message, kind)
-
-    return parse_choice
-
-
-def _text_union(members: list[Any], item: Callable[[Any], _TextItem]) -> _TextItem:
-    parsers = [item(member) for member in members]
-    message = f"does not match any of {', '.join(_type_name(member) for member in members)}"
-
-    def parse_union(text: str) -> Any:
-        for parse in parsers:
-            try:
-                return parse(text)
-            except Exception:  # the next member may fit
-                continue
-        raise _Invalid(message, "union_error")
-
-    return parse_union
 
 
 default_converter = APIConverter()

@@ -36,15 +36,9 @@ from framework.requests import HTTPConnection, Request
 from framework.responses import JSONResponse, Response
 from framework.routing import compile_path
 from framework.typed.constraints import Constraints, check, split_annotated
-from framework.typed.converter import (
-    APIConverter,
-    ErrorDetail,
-    Loc,
-    RequestValidationError,
-    capped_errors,
-)
-from framework.typed.converter import _validator_errors as _field_validator_errors
+from framework.typed.converter import APIConverter, field_validator_errors
 from framework.typed.converter import default_converter as _default_converter
+from framework.typed.errors import ErrorDetail, Loc, RequestValidationError, capped_errors
 from framework.typed.params import (
     Body,
     Cookie,
@@ -860,7 +854,7 @@ class _FormModel:
             except Exception as exc:
                 errors.extend(
                     ErrorDetail((*loc, *found.loc[1:]), found.msg, found.type)
-                    for found in _field_validator_errors(field, item, exc)
+                    for found in field_validator_errors(field, item, exc)
                 )
         return errors
 
