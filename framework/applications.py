@@ -1,8 +1,8 @@
 """``App``: the application object, a router wrapped in the error and exception middleware.
 
-Besides Starlette's arguments, ``App`` wires resource modules (``resources=[...]``), compiles
-every typed endpoint class at construction, serves an OpenAPI document (``openapi_url=``) and
-hands the object its lifespan yields to the handlers that ask for it by type.
+Besides Starlette's arguments, ``App`` wires resource modules (``resources=[...]``), plans
+every typed endpoint class for its routes at construction, serves an OpenAPI document
+(``openapi_url=``) and hands the object its lifespan yields to the handlers that ask for it by type.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from framework.routing import BaseRoute, Mount, Route, Router
 from framework.typed.converter import default_converter
 from framework.typed.openapi import build_openapi, openapi_endpoint
 from framework.typed.plan import OperationPlan, WebSocketPlan
-from framework.typed.resources import ResourceItem, Wiring, compile_routes, wire_resources
+from framework.typed.resources import ResourceItem, Wiring, bind_routes, wire_resources
 from framework.typed.signature import definition_locals
 from framework.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 from framework.websockets import WebSocket
@@ -146,8 +146,8 @@ class App:
 
     ``resources`` lists modules, packages or dotted module names whose endpoint classes are
     wired after ``routes``. Every typed endpoint class, wired or given to a ``Route``, is
-    compiled here, so a handler that cannot be served is an error at construction; so is, with
-    ``openapi_url``, an operation the OpenAPI document cannot describe.
+    planned here and its routes bound, so a handler that cannot be served is an error at
+    construction; so is, with ``openapi_url``, an operation the OpenAPI document cannot describe.
     """
 
     def __init__(
@@ -183,7 +183,7 @@ class App:
                     openapi_url, endpoint, methods=["GET"], name="openapi", include_in_schema=False
                 )
             )
-        self._wiring = self._compile(explicit)
+        self._wiring = self._bind(explicit)
         if resources is not None:
             # NOTE: checked against the explicit routes too: they are tried first, so one of
             # them may shadow a wired route.
@@ -211,9 +211,9 @@ class App:
             self.user_middleware.append(item)
         self.middleware_stack: ASGIApp | None = None
 
-    def _compile(self, routes: Sequence[BaseRoute]) -> Wiring:
+    def _bind(self, routes: Sequence[BaseRoute]) -> Wiring:
         """Plans for the typed endpoint classes in ``routes``; an App mounted inside keeps its
-        own plans (compiled with its own lifespan's state), moved under the mount's prefix."""
+        own plans (planned with its own lifespan's state), moved under the mount's prefix."""
         wiring = Wiring()
         for route in routes:
             mounted = getattr(route, "_base_app", None) if isinstance(route, Mount) else None
@@ -225,13 +225,13 @@ class App:
                     tuple(attrs.evolve(p, path=prefix + p.path) for p in mounted.websocket_plans),
                 )
             else:
-                wiring += compile_routes(
+                wiring += bind_routes(
                     [route], state_type=self.lifespan_state_type, converter=default_converter
                 )
         return wiring
 
     def _add_plans(self, routes: Sequence[BaseRoute]) -> None:
-        self._wiring += self._compile(routes)
+        self._wiring += self._bind(routes)
         self._openapi = None
         self._document_at_start_up()
 
@@ -251,12 +251,12 @@ class App:
 
     @property
     def operation_plans(self) -> tuple[OperationPlan, ...]:
-        """The plan of every HTTP operation of every compiled endpoint class, in route order."""
+        """The plan of every HTTP operation of every planned endpoint class, in route order."""
         return self._wiring.operations
 
     @property
     def websocket_plans(self) -> tuple[WebSocketPlan, ...]:
-        """The plan of every compiled ``WebSocketEndpoint`` route, in route order."""
+        """The plan of every planned ``WebSocketEndpoint`` route, in route order."""
         return self._wiring.websockets
 
     def openapi(self) -> dict[str, Any]:

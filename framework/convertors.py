@@ -7,17 +7,20 @@ turns a value back into text for ``url_path_for``.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from typing import Any, ClassVar, Generic, TypeVar
 
 __all__ = [
     "CONVERTOR_TYPES",
+    "PARAMETER_PATTERN",
     "Convertor",
     "FloatConvertor",
     "IntegerConvertor",
     "PathConvertor",
     "StringConvertor",
     "UUIDConvertor",
+    "path_convertors",
     "register_url_convertor",
 ]
 
@@ -140,3 +143,20 @@ CONVERTOR_TYPES: dict[str, Convertor[Any]] = {
 def register_url_convertor(key: str, convertor: Convertor[Any]) -> None:
     """Make ``{name:key}`` available in route paths compiled after this call."""
     CONVERTOR_TYPES[key] = convertor
+
+
+PARAMETER_PATTERN = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
+"""``{name}`` or ``{name:type}`` in a path template; anything else in braces is literal text."""
+
+
+def path_convertors(path: str) -> dict[str, Convertor[Any]]:
+    """The convertor of each parameter of a path template, in order; ``ValueError`` for an
+    unknown convertor. ``routing.compile_path`` builds the route's regex from the same pattern."""
+    found: dict[str, Convertor[Any]] = {}
+    for param in PARAMETER_PATTERN.finditer(path):
+        kind = param.group(2) or "str"
+        convertor = CONVERTOR_TYPES.get(kind)
+        if convertor is None:
+            raise ValueError(f"Unknown path convertor '{kind}'")
+        found[param.group(1)] = convertor
+    return found

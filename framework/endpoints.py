@@ -3,17 +3,22 @@
 Both classes are ASGI apps in the way Starlette's are: ``await Endpoint(scope, receive, send)``
 serves one connection, so a class can be handed to ``Route`` or ``WebSocketRoute`` as is.
 
-Handlers may be typed: their signatures are compiled (see ``framework.typed.signature``) into plans
-that read, validate and encode everything the annotations ask for. ``App(resources=...)``
-compiles each class for its path at start-up through ``__compile__``; a class served by a plain
-``Route`` compiles on its first request instead.
+Handlers may be typed: their signatures are read into plans (``framework.typed.signature``)
+and the plans built into invokers (``framework.typed.invoke``) that read, validate and encode
+everything the annotations ask for. ``App`` plans each class for the path of each of its
+routes at start-up and binds the route to a `BoundHTTPEndpoint` (or `BoundWebSocketEndpoint`)
+holding that route's invokers: the class itself never changes, so one class may serve several
+routes and several apps. A class served without an ``App`` (a bare ``Router``) is planned on
+its first request instead, for the path parameters it matched.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Generator, Sequence
-from typing import Any, ClassVar, Literal
+import threading
+import weakref
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from framework import _json, _keys, status
 from framework._exception_handlers import (
@@ -28,28 +33,29 @@ from framework.requests import Request
 from framework.responses import PlainTextResponse, Response
 from framework.typed.converter import APIConverter, default_converter
 from framework.typed.errors import ErrorDetail, RequestValidationError
-from framework.typed.plan import OperationPlan, WebSocketPlan
+from framework.typed.invoke import Invoker, build_invoker, build_message_reader, lifespan_state
+from framework.typed.plan import WebSocketPlan
 from framework.typed.signature import (
     DEFINITION_LOCALS,
-    build_invoker,
-    build_message_reader,
-    compile_operation,
-    compile_websocket,
     definition_locals,
-    lifespan_state,
+    plan_operation,
+    plan_websocket,
     template_for,
-    websocket_state_parameters,
 )
 from framework.types import Message, Receive, Scope, Send
 from framework.websockets import WebSocket, WebSocketDisconnect
 
-__all__ = ["HTTPEndpoint", "Invoker", "WebSocketEndpoint"]
+__all__ = [
+    "BoundHTTPEndpoint",
+    "BoundWebSocketEndpoint",
+    "HTTPEndpoint",
+    "Invoker",
+    "WebSocketBinding",
+    "WebSocketEndpoint",
+]
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 """The methods an ``HTTPEndpoint`` serves, each from the method of the same name, lowercased."""
-
-Invoker = Callable[["HTTPEndpoint", Request], Awaitable[Response]]
-"""Serves a request on an endpoint instance: calls the handler and returns its response."""
 
 _ENCODINGS = (None, "text", "bytes", "json")
 
@@ -62,6 +68,44 @@ def _keep_definition_locals(cls: type) -> None:
         setattr(cls, DEFINITION_LOCALS, definition_locals(cls.__qualname__, sys._getframe(2)))
 
 
+def _state_type(scope: Scope) -> Any:
+    state = scope.get("state")
+    if isinstance(state, dict) and _keys.LIFESPAN_STATE in state:
+        return type(state[_keys.LIFESPAN_STATE])
+    return None
+
+
+def _path_shape(scope: Scope) -> tuple[tuple[str, type], ...]:
+    """What a plan made for a request's matched path parameters depends on: names and types."""
+    return tuple((name, type(value)) for name, value in (scope.get("path_params") or {}).items())
+
+
+class _LazyPlans:
+    """What classes served without an ``App`` were built into, on their first requests.
+
+    NOTE: as Falcon's router does, the work happens once under a lock and the result is
+    published in a table that requests read without it; nothing is stored on the user's
+    class, and a class collected by the garbage collector takes its entries with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: weakref.WeakKeyDictionary[type, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+    def get(self, cls: type, key: Any, build: Callable[[], Any]) -> Any:
+        table = self._built.get(cls)
+        if table is not None and key in table:
+            return table[key]
+        with self._lock:
+            table = self._built.setdefault(cls, {})
+            if key not in table:
+                table[key] = build()
+            return table[key]
+
+
+_LAZY = _LazyPlans()
+
+
 class HTTPEndpoint:
     """Dispatches each request to the method named after its HTTP method (``get``, ``post``...).
 
@@ -70,102 +114,30 @@ class HTTPEndpoint:
     response; a typed handler declares its parameters and return type instead (path, query,
     headers, cookies, JSON body, forms, injected objects; see API.md §2). A method without a
     handler gets 405 with an ``Allow`` header.
-
-    Handlers are found once per class, when it is defined: each becomes an :data:`Invoker` made
-    by :meth:`_make_invoker`, which subclasses override to change how handlers are called.
     """
 
     _allowed_methods: ClassVar[tuple[str, ...]] = ()
-    _invokers: ClassVar[dict[str, Invoker]] = {}
+    _handler_names: ClassVar[Mapping[str, str]] = {}
+    # The invokers of the route serving this instance; None when no App bound the route.
+    _bound_invokers: Mapping[str, Invoker] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _keep_definition_locals(cls)
-        invokers: dict[str, Invoker] = {}
-        for method in HTTP_METHODS:
-            name = method.lower()
-            if getattr(cls, name, None) is not None:
-                invokers[method] = cls._make_invoker(name)
-        cls._install(invokers)
+        names = {
+            method: method.lower()
+            for method in HTTP_METHODS
+            if getattr(cls, method.lower(), None) is not None
+        }
+        if "HEAD" not in names and "GET" in names:
+            names["HEAD"] = "get"
+        cls._handler_names = names
+        cls._allowed_methods = tuple(method for method in HTTP_METHODS if method in names)
 
     @classmethod
-    def _install(cls, invokers: dict[str, Invoker]) -> None:
-        if "HEAD" not in invokers and "GET" in invokers:
-            invokers["HEAD"] = invokers["GET"]
-        cls._invokers = invokers
-        cls._allowed_methods = tuple(method for method in HTTP_METHODS if method in invokers)
-
-    @classmethod
-    def __compile__(
-        cls,
-        path: str,
-        *,
-        route_name: str | None = None,
-        state_type: Any = None,
-        tags: Sequence[str] = (),
-        converter: APIConverter = default_converter,
-    ) -> dict[str, OperationPlan]:
-        """Compile every handler for ``path`` and serve requests through the plans from now on.
-
-        Returns the plans by HTTP method. ``state_type`` is the type of the object the app's
-        lifespan yields (parameters of that type receive it); ``route_name`` defaults to the
-        class name. Raises ``HandlerDefinitionError`` for a handler that cannot be served, and
-        then changes nothing.
-        """
-        name = cls.__name__ if route_name is None else route_name
-        plans: dict[str, OperationPlan] = {}
-        for method in HTTP_METHODS:
-            handler_name = method.lower()
-            if getattr(cls, handler_name, None) is not None:
-                plans[method] = compile_operation(
-                    cls,
-                    handler_name,
-                    path,
-                    route_name=name,
-                    state_type=state_type,
-                    tags=tags,
-                    converter=converter,
-                )
-        cls._install({method: build_invoker(plan, converter) for method, plan in plans.items()})
-        return plans
-
-    @classmethod
-    def _make_invoker(cls, name: str) -> Invoker:
-        """How a request reaches the handler method ``name``: called once per class and method.
-
-        The invoker made here compiles the handler on its first request, for the path
-        parameters that request matched, and then stands aside for the compiled invoker.
-        """
-
-        async def invoke_first(endpoint: HTTPEndpoint, request: Request) -> Response:
-            invoker = cls._compile_for(name, request, invoke_first)
-            return await invoker(endpoint, request)
-
-        return invoke_first
-
-    @classmethod
-    def _compile_for(cls, name: str, request: Request, placeholder: Invoker) -> Invoker:
-        # NOTE: a plain Route does not tell its endpoint its path template, so the template is
-        # rebuilt from the path parameters the route matched: their names, and the convertors
-        # their values' types come from. Only the parameters' names and types matter to a plan.
-        scope = request.scope
-        state = scope.get("state")
-        state_type = None
-        if isinstance(state, dict) and _keys.LIFESPAN_STATE in state:
-            state_type = type(state[_keys.LIFESPAN_STATE])
-        plan = compile_operation(
-            cls,
-            name,
-            template_for(scope.get("path_params") or {}),
-            route_name=cls.__name__,
-            state_type=state_type,
-        )
-        invoker = build_invoker(plan)
-        invokers = cls._invokers
-        for method, current in list(invokers.items()):
-            if current is placeholder:
-                invokers[method] = invoker
-        return invoker
+    def handler_names(cls) -> Mapping[str, str]:
+        """The handler method serving each HTTP method (``HEAD`` is ``get`` unless defined)."""
+        return cls._handler_names
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
@@ -178,12 +150,14 @@ class HTTPEndpoint:
 
     async def dispatch(self) -> None:
         """Serve the request: call its handler and send the response, or handle the exception."""
+        # NOTE: custom verbs (PROPFIND...) are not dispatched: a request must never be able to
+        # call an arbitrary method of the class by naming it.
+        await self._serve(self._invoker(self.scope))
+
+    async def _serve(self, invoker: Invoker | None) -> None:
         scope = self.scope
         receive = self.receive
         request = Request(scope, receive=receive)
-        # NOTE: custom verbs (PROPFIND...) are not dispatched: a request must never be able to
-        # call an arbitrary method of the class by naming it.
-        invoker = self._invokers.get(scope["method"])
         tables: HandlerTables | None = scope.get(_keys.EXCEPTION_HANDLERS)
         if tables is None:
             if invoker is None:
@@ -206,6 +180,32 @@ class HTTPEndpoint:
             if handler is None:
                 raise
             await handle_exception(handler, request, exc, send, scope, receive)
+
+    def _invoker(self, scope: Scope) -> Invoker | None:
+        method = scope["method"]
+        bound = self._bound_invokers
+        if bound is not None:
+            return bound.get(method)
+        name = self._handler_names.get(method)
+        if name is None:
+            return None
+        cls = type(self)
+        state_type = _state_type(scope)
+
+        def build() -> Invoker:
+            # NOTE: a bare Route does not tell its endpoint its path template, so it is
+            # rebuilt from the path parameters the route matched.
+            plan = plan_operation(
+                cls,
+                name,
+                template_for(scope.get("path_params") or {}),
+                route_name=cls.__name__,
+                state_type=state_type,
+            )
+            return build_invoker(plan)
+
+        invoker: Invoker = _LAZY.get(cls, (name, _path_shape(scope), state_type), build)
+        return invoker
 
     async def method_not_allowed(self, request: Request) -> Response:
         """Answer 405: raise ``HTTPException`` inside an app (its handlers apply), else respond."""
@@ -234,10 +234,8 @@ class WebSocketEndpoint:
 
     encoding: Literal["text", "bytes", "json"] | None = None
     max_message_size: int | None = None
-    _plan: ClassVar[WebSocketPlan | None] = None
-    _read_message: ClassVar[Callable[[Any], Any] | None] = None
-    _converter: ClassVar[APIConverter] = default_converter
-    _state_parameters: ClassVar[dict[str, str]] = {}
+    # What the route serving this instance was bound to; None when no App bound the route.
+    _binding: WebSocketBinding | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -251,37 +249,6 @@ class WebSocketEndpoint:
         size = cls.max_message_size
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
             raise ValueError(f"{where}: max_message_size must be a positive integer, got {size!r}.")
-        cls._plan = None
-        cls._read_message = None
-        cls._state_parameters = {}
-
-    @classmethod
-    def __compile__(
-        cls,
-        path: str,
-        *,
-        route_name: str | None = None,
-        state_type: Any = None,
-        tags: Sequence[str] = (),
-        converter: APIConverter = default_converter,
-    ) -> WebSocketPlan:
-        """Compile the endpoint for ``path``: with ``encoding = "json"``, read the type of
-        incoming messages from ``on_receive``'s ``data`` annotation; callbacks with a parameter
-        of type ``state_type`` (what the app's lifespan yields) receive that object. Returns
-        the plan; raises ``HandlerDefinitionError`` for an annotation that cannot be served."""
-        state_parameters = websocket_state_parameters(cls, state_type)
-        plan = compile_websocket(
-            cls,
-            path,
-            route_name=cls.__name__ if route_name is None else route_name,
-            tags=tags,
-            converter=converter,
-        )
-        cls._read_message = build_message_reader(plan, converter)
-        cls._converter = converter
-        cls._state_parameters = state_parameters
-        cls._plan = plan
-        return plan
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "websocket"
@@ -294,16 +261,11 @@ class WebSocketEndpoint:
 
     async def dispatch(self) -> None:
         """Run the connection: connect, feed each message to ``on_receive``, then disconnect."""
-        cls = type(self)
-        scope = self.scope
-        if cls._plan is None:
-            state = scope.get("state")
-            state_type = None
-            if isinstance(state, dict) and _keys.LIFESPAN_STATE in state:
-                state_type = type(state[_keys.LIFESPAN_STATE])
-            cls.__compile__(template_for(scope.get("path_params") or {}), state_type=state_type)
-        read_message = cls._read_message
-        connect_kwargs, receive_kwargs, disconnect_kwargs = self._state_kwargs()
+        binding = self._binding
+        if binding is None:
+            binding = self._binding = _lazy_binding(type(self), self.scope)
+        read_message = binding.read_message
+        connect_kwargs, receive_kwargs, disconnect_kwargs = self._state_kwargs(binding)
         websocket = WebSocket(
             self.scope, self.receive, self.send, max_message_size=self.max_message_size
         )
@@ -340,9 +302,11 @@ class WebSocketEndpoint:
 
         await wrap_app_handling_exceptions(app, websocket)(self.scope, self.receive, self.send)
 
-    def _state_kwargs(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def _state_kwargs(
+        self, binding: WebSocketBinding
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """The keyword arguments carrying the lifespan state to each callback that takes it."""
-        wanted = type(self)._state_parameters
+        wanted = binding.plan.state_parameters
         if not wanted:
             return {}, {}, {}
         cls = type(self)
@@ -394,7 +358,10 @@ class WebSocketEndpoint:
             except UnicodeEncodeError as exc:
                 detail = ErrorDetail(("data",), f"invalid JSON ({exc})", "json_invalid")
                 raise RequestValidationError([detail]) from None
-        return type(self)._converter.decode_json(raw, ("data",))
+        return self._converter().decode_json(raw, ("data",))
+
+    def _converter(self) -> APIConverter:
+        return default_converter if self._binding is None else self._binding.converter
 
     async def _refuse(self, websocket: WebSocket, errors: list[ErrorDetail]) -> None:
         await websocket.send_json(
@@ -404,7 +371,7 @@ class WebSocketEndpoint:
     async def send_model(self, websocket: WebSocket, value: object, as_type: Any = None) -> None:
         """Send ``value`` as a JSON text message, unstructured by the endpoint's converter as
         ``as_type`` (by default, as the type of ``value``)."""
-        encode = type(self)._converter.encode_fn(type(value) if as_type is None else as_type)
+        encode = self._converter().encode_fn(type(value) if as_type is None else as_type)
         await websocket.send_text(encode(value).decode("utf-8"))
 
     # NOTE: the callbacks take ``*args, **kwargs`` so that an override may add a parameter
@@ -420,3 +387,69 @@ class WebSocketEndpoint:
         self, websocket: WebSocket, close_code: int, *args: Any, **kwargs: Any
     ) -> None:
         """Called once the connection has ended, with its close code; override to clean up."""
+
+
+class WebSocketBinding(NamedTuple):
+    """What a ``WebSocketEndpoint`` route is bound to: the plan for its path, the reader of
+    typed messages (None for untyped ones) and the converter of its messages."""
+
+    plan: WebSocketPlan
+    read_message: Callable[[Any], Any] | None
+    converter: APIConverter
+
+    @classmethod
+    def build(cls, plan: WebSocketPlan, converter: APIConverter) -> WebSocketBinding:
+        return cls(plan, build_message_reader(plan, converter), converter)
+
+
+def _lazy_binding(cls: type[WebSocketEndpoint], scope: Scope) -> WebSocketBinding:
+    state_type = _state_type(scope)
+
+    def build() -> WebSocketBinding:
+        plan = plan_websocket(
+            cls,
+            template_for(scope.get("path_params") or {}),
+            route_name=cls.__name__,
+            state_type=state_type,
+        )
+        return WebSocketBinding.build(plan, default_converter)
+
+    binding: WebSocketBinding = _LAZY.get(cls, (_path_shape(scope), state_type), build)
+    return binding
+
+
+class BoundHTTPEndpoint:
+    """The ASGI app of a route serving an ``HTTPEndpoint`` class: each request gets an
+    instance of the class, served by the invokers built for this route."""
+
+    __slots__ = ("_dispatches", "endpoint", "invokers")
+
+    def __init__(self, endpoint: type[HTTPEndpoint], invokers: Mapping[str, Invoker]) -> None:
+        self.endpoint = endpoint
+        self.invokers = invokers
+        self._dispatches = endpoint.dispatch is not HTTPEndpoint.dispatch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        instance = self.endpoint(scope, receive, send)
+        if self._dispatches:
+            # An overridden dispatch() finds the invokers through the instance.
+            instance._bound_invokers = self.invokers
+            await instance.dispatch()
+        else:
+            # PERF: the common case goes straight to the route's invoker.
+            await instance._serve(self.invokers.get(scope["method"]))
+
+
+class BoundWebSocketEndpoint:
+    """The ASGI app of a route serving a ``WebSocketEndpoint`` class, with its binding."""
+
+    __slots__ = ("binding", "endpoint")
+
+    def __init__(self, endpoint: type[WebSocketEndpoint], binding: WebSocketBinding) -> None:
+        self.endpoint = endpoint
+        self.binding = binding
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        instance = self.endpoint(scope, receive, send)
+        instance._binding = self.binding
+        await instance.dispatch()

@@ -1,11 +1,36 @@
-"""Exceptions that handlers raise to produce an HTTP error or a WebSocket close."""
+"""Exceptions that handlers raise to produce an HTTP error or a WebSocket close.
+
+The typed layer's 422 model (``RequestValidationError``, ``ErrorDetail``, ``Loc``,
+``capped_errors``) is defined in ``framework.typed.errors`` and re-exported here, resolved on
+first use so that the toolkit never loads the typed layer for it.
+"""
 
 from __future__ import annotations
 
 import http
+import importlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["HTTPException", "WebSocketException"]
+if TYPE_CHECKING:
+    from framework.typed.errors import ErrorDetail, Loc, RequestValidationError, capped_errors
+
+__all__ = [
+    "ErrorDetail",
+    "HTTPException",
+    "Loc",
+    "RequestValidationError",
+    "WebSocketException",
+    "capped_errors",
+]
+
+_TYPED_ERRORS = frozenset({"ErrorDetail", "Loc", "RequestValidationError", "capped_errors"})
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _TYPED_ERRORS:
+        raise AttributeError(f"module 'framework.exceptions' has no attribute {name!r}")
+    return getattr(importlib.import_module("framework.typed.errors"), name)
 
 # PERF: one dict lookup instead of constructing an HTTPStatus (and catching its ValueError).
 _PHRASES = {status.value: status.phrase for status in http.HTTPStatus}

@@ -61,6 +61,7 @@ def body_read_from(scope: Scope, receive: Receive) -> bytes | None:
         return cached[1]
     return None
 
+
 _UNSET: Any = object()
 
 _FORM_CONTENT_TYPES = (b"multipart/form-data", b"application/x-www-form-urlencoded")

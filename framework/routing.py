@@ -41,6 +41,7 @@ from framework._utils import get_route_path, is_async_callable
 from framework.concurrency import run_in_threadpool
 from framework.convertors import (
     CONVERTOR_TYPES,
+    PARAMETER_PATTERN,
     Convertor,
     FloatConvertor,
     IntegerConvertor,
@@ -198,10 +199,6 @@ def _wrap_middleware(app: ASGIApp, middleware: Sequence[Middleware] | None) -> A
     return app
 
 
-# `{name}` or `{name:type}`; anything else in braces is literal text.
-_PARAM_RE = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-zA-Z_][a-zA-Z0-9_]*))?}")
-
-
 def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[Any]]]:
     """Compile a path or host template into its regex, its format string and its convertors.
 
@@ -215,7 +212,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str], str, dict[str, Convertor[A
     convertors: dict[str, Convertor[Any]] = {}
     duplicates: set[str] = set()
     end = 0
-    for param in _PARAM_RE.finditer(path):
+    for param in PARAMETER_PATTERN.finditer(path):
         name, kind = param.group(1), param.group(2) or "str"
         convertor = CONVERTOR_TYPES.get(kind)
         if convertor is None:
@@ -362,7 +359,9 @@ class Route(BaseRoute):
                 methods = ["GET"]
         else:
             self.app = endpoint
-        self.app = _wrap_middleware(_limit_body(self.app, max_body_size), middleware)
+        self._max_body_size = max_body_size
+        self._middleware = middleware
+        self.bind(self.app)
         self.methods: set[str] | None = None
         if methods is not None:
             self.methods = {method.upper() for method in methods}
@@ -373,6 +372,12 @@ class Route(BaseRoute):
         self._param_names = frozenset(self.param_convertors)
         self._literal = not self.param_convertors
         self._converting = _converting_params(self.param_convertors)
+
+    def bind(self, app: ASGIApp) -> None:
+        """Serve the route's requests with ``app``, inside the route's body limit and
+        middleware; ``endpoint`` stays what was given. Typed endpoint classes are bound so,
+        to an app holding the invokers built for this route's path."""
+        self.app = _wrap_middleware(_limit_body(app, self._max_body_size), self._middleware)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """FULL for the right path and method, PARTIAL for the right path only."""
@@ -465,11 +470,16 @@ class WebSocketRoute(BaseRoute):
         self.path = path
         self.endpoint = endpoint
         self.name = _endpoint_name(endpoint) if name is None else name
-        self.app = websocket_session(endpoint) if _is_plain_function(endpoint) else endpoint
-        self.app = _wrap_middleware(self.app, middleware)
+        self._middleware = middleware
+        self.bind(websocket_session(endpoint) if _is_plain_function(endpoint) else endpoint)
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         self._param_names = frozenset(self.param_convertors)
         self._converting = _converting_params(self.param_convertors)
+
+    def bind(self, app: ASGIApp) -> None:
+        """Serve the route's connections with ``app``, inside the route's middleware;
+        ``endpoint`` stays what was given (see `Route.bind`)."""
+        self.app = _wrap_middleware(app, self._middleware)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """FULL for a WebSocket connection to this path."""

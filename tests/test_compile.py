@@ -1,4 +1,4 @@
-"""Signature compilation: the parameter rules, the plans they give, and start-up errors."""
+"""Signature planning: the parameter rules, the plans they give, and start-up errors."""
 
 # NOTE: no ``from __future__ import annotations`` here: handlers are defined inside the tests,
 # and their annotations name local classes, which only evaluated annotations can reach.
@@ -18,8 +18,10 @@ from framework.datastructures import UploadFile
 from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.requests import Request
 from framework.responses import JSONResponse, PlainTextResponse, Response
+from framework.routing import Route
 from framework.typed.constraints import Constraints
 from framework.typed.errors import RequestValidationError
+from framework.typed.invoke import build_message_reader
 from framework.typed.params import (
     Body,
     Cookie,
@@ -32,12 +34,8 @@ from framework.typed.params import (
     status_code,
 )
 from framework.typed.plan import REQUIRED, HandlerDefinitionError, Location, OperationPlan
-from framework.typed.signature import (
-    build_message_reader,
-    compile_operation,
-    compile_websocket,
-    template_for,
-)
+from framework.typed.resources import bind_http_route
+from framework.typed.signature import plan_operation, plan_websocket, template_for
 from framework.websockets import WebSocket
 
 
@@ -71,7 +69,7 @@ class NotAModel:
 def plan_of(
     cls: type, method: str = "get", path: str = "/", state_type: Any = None
 ) -> OperationPlan:
-    return compile_operation(cls, method, path, route_name=cls.__name__, state_type=state_type)
+    return plan_operation(cls, method, path, route_name=cls.__name__, state_type=state_type)
 
 
 def by_name(plan: OperationPlan) -> dict[str, Any]:
@@ -266,7 +264,7 @@ def test_optional_annotated_is_hoisted() -> None:
     assert trace.annotation == str | None
 
 
-def test_starlette_style_handlers_compile_to_a_plain_plan() -> None:
+def test_starlette_style_handlers_plan_to_a_plain_plan() -> None:
     class Plain(HTTPEndpoint):
         async def get(self, request):  # type: ignore[no-untyped-def]
             return PlainTextResponse("hi")
@@ -366,7 +364,7 @@ def test_operation_ids_summary_and_tags() -> None:
             """
             return 1
 
-    plan = compile_operation(
+    plan = plan_operation(
         HTTPThingV2, "get", "/", route_name="HTTPThingV2", tags=["things", "misc"]
     )
     assert plan.operation_id == "http_thing_v2_get"
@@ -386,7 +384,7 @@ def test_staticmethod_handlers_have_no_self() -> None:
     assert limit.name == "limit"
 
 
-def test_the_endpoint_compiles_every_handler() -> None:
+def test_binding_a_route_plans_every_handler() -> None:
     class Both(HTTPEndpoint):
         async def get(self) -> int:
             return 1
@@ -394,11 +392,14 @@ def test_the_endpoint_compiles_every_handler() -> None:
         async def post(self, body: NewTodo) -> None:
             pass
 
-    plans = Both.__compile__("/both", route_name="things", tags=("t",))
+    route = Route("/both", Both, name="things")
+    plans = bind_http_route(route, "/both", tags=("t",))
     assert list(plans) == ["GET", "POST"]
     assert plans["POST"].route_name == "things"
     assert plans["GET"].tags == ("t",)
     assert Both._allowed_methods == ("GET", "HEAD", "POST")
+    assert Both.handler_names() == {"GET": "get", "HEAD": "get", "POST": "post"}
+    assert route.app is not Both
 
 
 # --- start-up errors
@@ -593,7 +594,7 @@ def test_invalid_path() -> None:
     )
 
 
-def test_a_failed_compile_changes_nothing() -> None:
+def test_a_failed_bind_changes_nothing() -> None:
     class HalfBroken(HTTPEndpoint):
         async def get(self) -> int:
             return 1
@@ -601,13 +602,16 @@ def test_a_failed_compile_changes_nothing() -> None:
         async def post(self, limit) -> None:  # type: ignore[no-untyped-def]
             pass
 
-    before = dict(HalfBroken._invokers)
+    route = Route("/", HalfBroken)
+    before = route.app
+    attributes = dict(vars(HalfBroken))
     with pytest.raises(HandlerDefinitionError):
-        HalfBroken.__compile__("/")
-    assert HalfBroken._invokers == before
+        bind_http_route(route, "/")
+    assert route.app is before
+    assert dict(vars(HalfBroken)) == attributes
 
 
-# --- lazily compiled endpoints
+# --- lazily planned endpoints
 
 
 class Tail(Convertor[str]):
@@ -652,7 +656,7 @@ def test_websocket_plan_types_json_messages() -> None:
         async def on_receive(self, websocket: WebSocket, data: ChatMessage) -> None:
             pass
 
-    plan = compile_websocket(Room, "/ws/{room}/{n:int}", route_name="Room", tags=["chat"])
+    plan = plan_websocket(Room, "/ws/{room}/{n:int}", route_name="Room", tags=["chat"])
     assert plan.message_type is ChatMessage
     assert plan.encoding == "json"
     assert plan.tags == ("chat",)
@@ -674,7 +678,7 @@ def test_websocket_messages_with_constraints() -> None:
         ) -> None:
             pass
 
-    read = build_message_reader(compile_websocket(Numbers, "/", route_name="Numbers"))
+    read = build_message_reader(plan_websocket(Numbers, "/", route_name="Numbers"))
     assert read is not None
     assert read(3) == 3
     with pytest.raises(RequestValidationError):
@@ -699,7 +703,7 @@ def test_untyped_websockets_have_no_reader() -> None:
             pass
 
     for cls, delivered in [(Untyped, Any), (Text, str), (Raw, str | bytes)]:
-        plan = compile_websocket(cls, "/", route_name="x")
+        plan = plan_websocket(cls, "/", route_name="x")
         assert plan.message_type == delivered
         assert build_message_reader(plan) is None
 
@@ -729,7 +733,7 @@ def test_websocket_definition_errors() -> None:
         (NoData, None, "(self, websocket, data)"),
     ]:
         with pytest.raises(HandlerDefinitionError) as info:
-            compile_websocket(cls, "/", route_name="x")
+            plan_websocket(cls, "/", route_name="x")
         message = str(info.value)
         assert message.startswith(f"{__name__}.{cls.__qualname__}.on_receive"), message
         if parameter is not None:
@@ -810,4 +814,4 @@ def test_websocket_invalid_path() -> None:
         pass
 
     with pytest.raises(HandlerDefinitionError, match="is invalid"):
-        compile_websocket(Any_, "/{x:nope}", route_name="x")
+        plan_websocket(Any_, "/{x:nope}", route_name="x")

@@ -29,9 +29,11 @@ def test_exported_names() -> None:
         "Convertor",
         "FloatConvertor",
         "IntegerConvertor",
+        "PARAMETER_PATTERN",
         "PathConvertor",
         "StringConvertor",
         "UUIDConvertor",
+        "path_convertors",
         "register_url_convertor",
     }
 

@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 
-from framework import _keys
-from framework.endpoints import HTTPEndpoint, Invoker, WebSocketEndpoint
+from framework import _keys, endpoints
+from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
 from framework.exceptions import HTTPException, WebSocketException
 from framework.requests import Request
-from framework.responses import JSONResponse, PlainTextResponse, Response
+from framework.responses import PlainTextResponse, Response
+from framework.typed import signature
+from framework.typed.plan import OperationPlan
 from framework.types import ASGIApp, Message, Scope
 from framework.websockets import WebSocket, WebSocketDisconnect
 
@@ -178,6 +180,12 @@ def test_allow_lists_every_handler_in_a_fixed_order() -> None:
     assert Nothing._allowed_methods == ()
     assert PostOnly._allowed_methods == ("POST",)
     assert HTTPEndpoint._allowed_methods == ()
+    assert Everything.handler_names() == {
+        method: method.lower() for method in Everything._allowed_methods
+    }
+    assert Nothing.handler_names() == {}
+    assert PostOnly.handler_names() == {"POST": "post"}
+    assert Items.handler_names() == {"GET": "get", "HEAD": "get", "POST": "post"}
 
 
 @pytest.mark.anyio
@@ -244,30 +252,32 @@ async def test_handlers_are_looked_up_on_the_instance() -> None:
 
 
 @pytest.mark.anyio
-async def test_invokers_are_built_once_per_class_and_can_be_replaced() -> None:
-    built: list[tuple[str, str]] = []
+async def test_a_class_served_alone_is_planned_once_per_handler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    planned: list[tuple[str, str]] = []
 
-    class Typed(HTTPEndpoint):
-        @classmethod
-        def _make_invoker(cls, name: str) -> Invoker:
-            built.append((cls.__name__, name))
-            handler = getattr(cls, name)
+    def counting(cls: type, method_name: str, path: str, **options: Any) -> OperationPlan:
+        planned.append((cls.__name__, method_name))
+        return signature.plan_operation(cls, method_name, path, **options)
 
-            async def invoke(endpoint: HTTPEndpoint, request: Request) -> Response:
-                return JSONResponse(await handler(endpoint, request.query_params["n"]))
+    monkeypatch.setattr(endpoints, "plan_operation", counting)
 
-            return invoke
+    class Numbers(HTTPEndpoint):
+        async def get(self, n: int) -> Any:
+            return {"n": n}
 
-    class Numbers(Typed):
-        async def get(self, n: str) -> Any:
-            return {"n": int(n)}
-
-    assert built == [("Numbers", "get")]
+    attributes = dict(vars(Numbers))
+    assert planned == []
     result = await call_http(Numbers, http_scope("GET", query_string=b"n=7"))
     assert result.body == b'{"n":7}'
+    # HEAD is served by the GET handler, and its plan.
     result = await call_http(Numbers, http_scope("HEAD", query_string=b"n=8"))
     assert result.body == b'{"n":8}'
-    assert built == [("Numbers", "get")]
+    result = await call_http(Numbers, http_scope("GET", query_string=b"n=x"))
+    assert result.status == 422
+    assert planned == [("Numbers", "get")]
+    assert dict(vars(Numbers)) == attributes
 
 
 @pytest.mark.anyio

@@ -17,7 +17,7 @@ from framework.routing import Route
 from framework.typed.openapi import build_openapi
 from framework.typed.params import Body, Form
 from framework.typed.plan import HandlerDefinitionError, Location, OperationPlan
-from framework.typed.signature import compile_operation
+from framework.typed.signature import plan_operation
 from testing.client import TestClient
 
 TestClientFactory = Callable[..., TestClient]
@@ -139,7 +139,6 @@ class Conversions(HTTPEndpoint):
 
 
 def serve(factory: TestClientFactory, cls: type[HTTPEndpoint]) -> TestClient:
-    cls.__compile__("/")
     return factory(App(routes=[Route("/", cls)]))
 
 
@@ -149,7 +148,7 @@ def errors(response: Any) -> list[tuple[list[Any], str]]:
 
 
 def plan_of(cls: type, method: str = "post") -> OperationPlan:
-    return compile_operation(cls, method, "/", route_name=cls.__name__)
+    return plan_operation(cls, method, "/", route_name=cls.__name__)
 
 
 # --- reading
@@ -305,12 +304,24 @@ def test_no_form_at_all(test_client_factory: TestClientFactory) -> None:
 def test_plan_keeps_the_model() -> None:
     (form, page) = plan_of(Signups).parameters
     assert (form.location, form.annotation, form.required) == (Location.FORM, Signup, True)
+    assert form.is_form_model
+    assert [field.wire_name for field in form.form_fields] == [
+        "name",
+        "age",
+        "tags",
+        "newsletter",
+        "nickname",
+        "ref",
+        "level",
+    ]
+    assert [field.required for field in form.form_fields][:3] == [True, True, False]
     assert page.location is Location.QUERY
+    assert not page.is_form_model
 
 
 def _request_body(*classes: type) -> tuple[dict[str, Any], dict[str, Any]]:
     document = build_openapi(
-        [compile_operation(c, "post", f"/{c.__name__}", route_name=c.__name__) for c in classes]
+        [plan_operation(c, "post", f"/{c.__name__}", route_name=c.__name__) for c in classes]
     )
     validate_spec(document)
     return document, {

@@ -20,19 +20,17 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_spec
 
 from framework.applications import App
+from framework.convertors import path_convertors
 from framework.datastructures import UploadFile
 from framework.responses import PlainTextResponse, RedirectResponse, Response
 from framework.routing import Route
 from framework.typed.constraints import Constraints
 from framework.typed.converter import default_converter
-from framework.typed.openapi import (
-    SchemaRegistry,
-    build_openapi,
-    openapi_endpoint,
-    openapi_response,
-    schema_for,
-)
+from framework.typed.forms import upload_plan
+from framework.typed.jsonschema import SchemaRegistry, schema_for
+from framework.typed.openapi import build_openapi, openapi_endpoint, openapi_response
 from framework.typed.plan import REQUIRED, Location, OperationPlan, ParameterPlan
+from framework.typed.signature import encoded_part
 from tests.conftest import TestClientFactory
 
 T = TypeVar("T")
@@ -195,6 +193,16 @@ def operation(
     summary: str | None = None,
     description: str | None = None,
 ) -> OperationPlan:
+    # NOTE: signature.plan_operation gives each path parameter the route's convertor.
+    convertors = path_convertors(path)
+    parameters = tuple(
+        attrs.evolve(p, convertor=convertors.get(p.wire_name))
+        if p.location is Location.PATH and p.convertor is None
+        else attrs.evolve(p, upload=upload_plan(p.annotation))
+        if p.location is Location.FILE and p.upload is None
+        else p
+        for p in parameters
+    )
     plan = OperationPlan(
         endpoint=endpoint,
         method=method,
@@ -208,6 +216,7 @@ def operation(
         tags=tags,
         summary=summary,
         description=description,
+        encoded_type=None if return_type is None else encoded_part(return_type),
     )
     return plan if operation_id is None else attrs.evolve(plan, operation_id=operation_id)
 
@@ -675,7 +684,7 @@ def test_the_api_md_todo_example() -> None:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewTodo"}}},
         "required": True,
     }
-    assert list(create["responses"]) == ["201", "415", "422"]
+    assert list(create["responses"]) == ["201", "413", "415", "422"]
     assert create["responses"]["201"]["description"] == "Created"
 
     item = doc["paths"]["/todos/{todo_id}"]["get"]

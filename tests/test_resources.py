@@ -14,7 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from framework.convertors import CONVERTOR_TYPES, StringConvertor, register_url_convertor
-from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
+from framework.endpoints import (
+    BoundHTTPEndpoint,
+    BoundWebSocketEndpoint,
+    HTTPEndpoint,
+    WebSocketEndpoint,
+)
 from framework.requests import Request
 from framework.responses import PlainTextResponse, Response
 from framework.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
@@ -23,7 +28,7 @@ from framework.typed.resources import (
     Resource,
     RouteConflictError,
     Wiring,
-    compile_routes,
+    bind_routes,
     find_endpoints,
     find_modules,
     wire_resources,
@@ -388,6 +393,7 @@ def template(segments: list[str]) -> str:
         segment.replace("{", f"{{s{index}_") for index, segment in enumerate(segments)
     )
 
+
 LITERAL_SEGMENTS = ["a", "b", "0", "7", "1.5", ""]
 
 
@@ -434,7 +440,7 @@ class Socket(WebSocketEndpoint):
         await websocket.send_json(data)
 
 
-def test_compile_routes_walks_routes_and_mounts() -> None:
+def test_bind_routes_walks_routes_and_mounts() -> None:
     async def home(request: Request) -> Response:
         return PlainTextResponse("home")
 
@@ -449,7 +455,7 @@ def test_compile_routes_walks_routes_and_mounts() -> None:
         Mount("/static", app=Router()),
         WebSocketRoute("/plain", home),
     ]
-    wiring = compile_routes(routes)
+    wiring = bind_routes(routes)
     assert wiring.routes == ()
     assert [(plan.path, plan.method, plan.route_name) for plan in wiring.operations] == [
         ("/typed", "GET", "Typed"),
@@ -458,6 +464,21 @@ def test_compile_routes_walks_routes_and_mounts() -> None:
     assert [(plan.path, plan.route_name) for plan in wiring.websockets] == [
         ("/v1/{version}/ws", "socket")
     ]
-    # The hidden route's handlers are compiled and typed, only left out of the document.
+    # The hidden route's handlers are bound and typed, only left out of the document.
     assert (Typed, "POST") in wiring.json_errors
     assert not any(cls is Untyped for cls, _ in wiring.json_errors)
+    # Each route serving an endpoint class is bound to the invokers planned for its path.
+    home_route, typed, hidden, mounted = routes[:4]
+    assert isinstance(home_route, Route)
+    assert not isinstance(home_route.app, BoundHTTPEndpoint)
+    for served in (typed, hidden):
+        assert isinstance(served, Route)
+        assert isinstance(served.app, BoundHTTPEndpoint)
+        assert served.app.endpoint is Typed
+    assert isinstance(mounted, Mount)
+    untyped, socket = mounted.routes
+    assert isinstance(untyped, Route)
+    assert isinstance(untyped.app, BoundHTTPEndpoint)
+    assert isinstance(socket, WebSocketRoute)
+    assert isinstance(socket.app, BoundWebSocketEndpoint)
+    assert socket.app.binding.plan.path == "/v1/{version}/ws"

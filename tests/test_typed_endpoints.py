@@ -14,19 +14,22 @@ import annotated_types
 import attrs
 import pytest
 
+from framework import endpoints
 from framework._keys import LIFESPAN_STATE
 from framework.applications import App
 from framework.background import BackgroundTask, BackgroundTasks
 from framework.datastructures import UploadFile
-from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
+from framework.endpoints import BoundWebSocketEndpoint, HTTPEndpoint, WebSocketEndpoint
 from framework.exceptions import HTTPException
 from framework.middleware.bodylimit import DEFAULT_MAX_BODY_SIZE
 from framework.requests import Request, cookie_parser
 from framework.responses import JSONResponse, PlainTextResponse, Response
 from framework.routing import Route, Router, WebSocketRoute
+from framework.typed import signature
 from framework.typed.errors import RequestValidationError
 from framework.typed.params import Body, Cookie, File, Form, Header, Query, raises, status_code
-from framework.typed.plan import HandlerDefinitionError
+from framework.typed.plan import HandlerDefinitionError, OperationPlan
+from framework.typed.resources import bind_http_route
 from framework.websockets import WebSocket
 from testing.client import TestClient
 
@@ -59,9 +62,7 @@ class Color(enum.Enum):
 def serve(
     factory: TestClientFactory, *routes: tuple[str, type[HTTPEndpoint]], **options: Any
 ) -> TestClient:
-    """An app serving each endpoint class at its path, compiled as resources compile them."""
-    for path, cls in routes:
-        cls.__compile__(path)
+    """An app serving each endpoint class at its path (the app binds each route at start-up)."""
     app = App(routes=[Route(path, cls) for path, cls in routes], **options.pop("app", {}))
     return factory(app, **options)
 
@@ -69,7 +70,7 @@ def serve(
 def route(
     factory: TestClientFactory, *routes: tuple[str, type[HTTPEndpoint]], **options: Any
 ) -> TestClient:
-    """A bare router (which compiles nothing itself) serving each endpoint class at its path."""
+    """A bare router (which binds nothing itself) serving each endpoint class at its path."""
     return factory(Router(routes=[Route(path, cls) for path, cls in routes], **options))
 
 
@@ -650,14 +651,16 @@ async def state_lifespan(app: object) -> AsyncIterator[dict[str, Any]]:
     yield {LIFESPAN_STATE: AppState(greeting="Hello")}
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_lifespan_state_injection(test_client_factory: TestClientFactory, compiled: bool) -> None:
+@pytest.mark.parametrize("bound", [True, False])
+def test_lifespan_state_injection(test_client_factory: TestClientFactory, bound: bool) -> None:
     class Fresh(Greeter):
         pass
 
-    if compiled:
-        Fresh.__compile__("/", state_type=AppState)
-    with route(test_client_factory, ("/", Fresh), lifespan=state_lifespan) as client:
+    served = Route("/", Fresh)
+    if bound:
+        bind_http_route(served, "/", state_type=AppState)
+    router = Router(routes=[served], lifespan=state_lifespan)
+    with test_client_factory(router) as client:
         assert client.get("/?name=Ada").json() == "Hello, Ada"
         assert client.get("/?state=x").json() == "Hello, you"
 
@@ -666,8 +669,9 @@ def test_missing_lifespan_state_is_a_server_error(test_client_factory: TestClien
     class Fresh(Greeter):
         pass
 
-    Fresh.__compile__("/", state_type=AppState)
-    client = route(test_client_factory, ("/", Fresh))
+    served = Route("/", Fresh)
+    bind_http_route(served, "/", state_type=AppState)
+    client = test_client_factory(Router(routes=[served]))
     with pytest.raises(RuntimeError, match=r"Fresh\.get takes the lifespan state"):
         client.get("/")
 
@@ -701,17 +705,15 @@ class StarletteStyle(HTTPEndpoint):
         return PlainTextResponse(f"patch {extra}")
 
 
-@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("bound", [True, False])
 def test_starlette_style_endpoints_are_unchanged(
-    test_client_factory: TestClientFactory, compiled: bool
+    test_client_factory: TestClientFactory, bound: bool
 ) -> None:
     class Plain(StarletteStyle):
         pass
 
-    if compiled:
-        Plain.__compile__("/users/{user}")
     routes = [Route("/users/{user}", Plain)]
-    client = test_client_factory(App(routes=routes) if compiled else Router(routes=routes))
+    client = test_client_factory(App(routes=routes) if bound else Router(routes=routes))
     assert client.get("/users/ada").text == "get ada"
     assert client.post("/users/bob").text == "post bob"
     assert client.put("/users/x", json=[1, {"a": None}]).json() == [1, {"a": None}]
@@ -731,7 +733,7 @@ def test_starlette_style_handlers_returning_non_responses_fail_as_in_starlette(
         client.get("/")
 
 
-# --- endpoints never compiled
+# --- endpoints never bound
 
 
 class Lazy(HTTPEndpoint):
@@ -739,23 +741,33 @@ class Lazy(HTTPEndpoint):
         return [item] * limit
 
 
-def test_uncompiled_typed_endpoints_compile_on_first_request(
-    test_client_factory: TestClientFactory,
+def test_unbound_typed_endpoints_are_planned_on_first_request(
+    test_client_factory: TestClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    planned: list[tuple[str, str, str]] = []
+
+    def counting(cls: type, method_name: str, path: str, **options: Any) -> OperationPlan:
+        planned.append((cls.__name__, method_name, path))
+        return signature.plan_operation(cls, method_name, path, **options)
+
+    monkeypatch.setattr(endpoints, "plan_operation", counting)
+
     class Fresh(Lazy):
         pass
 
-    placeholder = Fresh._invokers["GET"]
+    attributes = dict(vars(Fresh))
     client = route(test_client_factory, ("/items/{item:int}", Fresh))
+    assert planned == []
     assert client.get("/items/4?limit=3").json() == [4, 4, 4]
-    compiled = Fresh._invokers["GET"]
-    assert compiled is not placeholder
-    assert Fresh._invokers["HEAD"] is compiled
+    assert planned == [("Fresh", "get", "/{item:int}")]
+    assert client.head("/items/4").status_code == 200
     assert client.get("/items/4?limit=x").status_code == 422
-    assert Fresh._invokers["GET"] is compiled
+    assert client.get("/items/5").json() == [5, 5]
+    assert planned == [("Fresh", "get", "/{item:int}")]
+    assert dict(vars(Fresh)) == attributes
 
 
-def test_uncompiled_endpoints_take_text_path_parameters(
+def test_unbound_endpoints_take_text_path_parameters(
     test_client_factory: TestClientFactory,
 ) -> None:
     class Fresh(Lazy):
@@ -766,7 +778,7 @@ def test_uncompiled_endpoints_take_text_path_parameters(
     assert errors(client.get("/items/five")) == [(["path", "item"], "type_error")]
 
 
-def test_uncompiled_endpoints_report_definition_errors(
+def test_unbound_endpoints_report_definition_errors(
     test_client_factory: TestClientFactory,
 ) -> None:
     class Broken(HTTPEndpoint):
@@ -807,16 +819,19 @@ class Room(WebSocketEndpoint):
         self.events.append(f"disconnect {close_code}")
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_typed_websocket_messages(test_client_factory: TestClientFactory, compiled: bool) -> None:
+@pytest.mark.parametrize("bound", [True, False])
+def test_typed_websocket_messages(test_client_factory: TestClientFactory, bound: bool) -> None:
     class Chat(Room):
         events: ClassVar[list[str]] = []
 
-    if compiled:
-        plan = Chat.__compile__("/ws/{room}")
-        assert plan.message_type is ChatMessage
+    attributes = dict(vars(Chat))
     routes = [WebSocketRoute("/ws/{room}", Chat)]
-    client = test_client_factory(App(routes=routes) if compiled else Router(routes=routes))
+    app = App(routes=routes) if bound else Router(routes=routes)
+    if bound:
+        bound_app = routes[0].app
+        assert isinstance(bound_app, BoundWebSocketEndpoint)
+        assert bound_app.binding.plan.message_type is ChatMessage
+    client = test_client_factory(app)
     with client.websocket_connect("/ws/general") as websocket:
         websocket.send_json({"text": "hi"})
         assert websocket.receive_json() == {"id": 2, "title": "hi", "done": False}
@@ -845,6 +860,7 @@ def test_typed_websocket_messages(test_client_factory: TestClientFactory, compil
         assert error["detail"][0]["loc"] == ["data"]
         assert error["detail"][0]["msg"] == "JSON nested deeper than 64 levels"
     assert Chat.events == ["connect", "disconnect 1000"]
+    assert dict(vars(Chat)) == attributes
 
 
 def test_untyped_json_websockets_keep_starlette_behaviour(
@@ -856,7 +872,6 @@ def test_untyped_json_websockets_keep_starlette_behaviour(
         async def on_receive(self, websocket: WebSocket, data: Any) -> None:
             await websocket.send_json(data)
 
-    Echo.__compile__("/")
     client = test_client_factory(App(routes=[WebSocketRoute("/", Echo)]))
     with client.websocket_connect("/") as websocket:
         websocket.send_json([1, "x"])
@@ -929,7 +944,8 @@ async def test_path_parameters_missing_from_the_scope_are_reported() -> None:
         async def get(self, item: int) -> int:
             return item
 
-    Item.__compile__("/{item:int}")
+    served = Route("/{item:int}", Item)
+    bind_http_route(served, "/{item:int}")
     sent: list[Any] = []
 
     async def receive() -> Any:
@@ -939,7 +955,7 @@ async def test_path_parameters_missing_from_the_scope_are_reported() -> None:
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": []}
-    await Item(scope, receive, send)
+    await served.app(scope, receive, send)
     assert sent[0]["status"] == 422
     assert b'"loc":["path","item"]' in sent[1]["body"]
 
@@ -1006,3 +1022,111 @@ def test_a_configured_limit_replaces_the_typed_default(
         "/notes", content=big_notes(DEFAULT_MAX_BODY_SIZE), headers=JSON
     )
     assert (response.status_code, response.json()) == (200, 1)
+
+
+# --- one class, several routes
+
+
+class Item(HTTPEndpoint):
+    async def get(self, item_id: int) -> int:
+        return item_id
+
+
+def test_one_class_at_two_routes_of_one_app(test_client_factory: TestClientFactory) -> None:
+    # Regression: the plan lived on the class, so the last route's won: /a/{item_id:int}
+    # then read the int its convertor made as text, and answered 422.
+    app = App(routes=[Route("/a/{item_id:int}", Item), Route("/b/{item_id}", Item)])
+    client = test_client_factory(app)
+    response = client.get("/a/5")
+    assert (response.status_code, response.json()) == (200, 5)
+    response = client.get("/b/7")
+    assert (response.status_code, response.json()) == (200, 7)
+    assert errors(client.get("/b/x")) == [(["path", "item_id"], "type_error")]
+    assert client.get("/a/x").status_code == 404
+    assert [(plan.path, plan.method) for plan in app.operation_plans] == [
+        ("/a/{item_id:int}", "GET"),
+        ("/b/{item_id}", "GET"),
+    ]
+
+
+def test_one_class_in_two_apps(test_client_factory: TestClientFactory) -> None:
+    attributes = dict(vars(Item))
+    items = test_client_factory(App(routes=[Route("/items/{item_id:int}", Item)]))
+    things = test_client_factory(App(routes=[Route("/things/{item_id}", Item)]))
+    assert dict(vars(Item)) == attributes
+    response = items.get("/items/5")
+    assert (response.status_code, response.json()) == (200, 5)
+    assert items.get("/items/x").status_code == 404
+    response = things.get("/things/7")
+    assert (response.status_code, response.json()) == (200, 7)
+    assert errors(things.get("/things/x")) == [(["path", "item_id"], "type_error")]
+    response = items.get("/items/6")
+    assert (response.status_code, response.json()) == (200, 6)
+    assert dict(vars(Item)) == attributes
+
+
+@attrs.frozen
+class Ping:
+    n: int
+
+
+NO_STATE = AppState(greeting="no state")
+
+
+class Pinger(WebSocketEndpoint):
+    encoding = "json"
+
+    async def on_receive(
+        self, websocket: WebSocket, data: Ping, state: AppState = NO_STATE
+    ) -> None:
+        room = websocket.path_params["room"]
+        await websocket.send_json({"n": data.n, "room": room, "greeting": state.greeting})
+
+
+@contextlib.asynccontextmanager
+async def typed_state_lifespan(app: object) -> AsyncIterator[AppState]:
+    yield AppState(greeting="Hello")
+
+
+def test_one_websocket_class_at_two_routes_of_one_app(
+    test_client_factory: TestClientFactory,
+) -> None:
+    app = App(routes=[WebSocketRoute("/n/{room:int}", Pinger), WebSocketRoute("/s/{room}", Pinger)])
+    client = test_client_factory(app)
+    with client.websocket_connect("/n/5") as websocket:
+        websocket.send_json({"n": 1})
+        assert websocket.receive_json() == {"n": 1, "room": 5, "greeting": "no state"}
+        websocket.send_json({"n": "x"})
+        assert websocket.receive_json()["detail"][0]["loc"] == ["data", "n"]
+    with client.websocket_connect("/s/5") as websocket:
+        websocket.send_json({"n": 2})
+        assert websocket.receive_json() == {"n": 2, "room": "5", "greeting": "no state"}
+    assert [[p.annotation for p in plan.parameters] for plan in app.websocket_plans] == [
+        [int],
+        [str],
+    ]
+
+
+def test_one_websocket_class_in_two_apps(test_client_factory: TestClientFactory) -> None:
+    attributes = dict(vars(Pinger))
+    with_state = App(
+        routes=[WebSocketRoute("/ws/{room:int}", Pinger)], lifespan=typed_state_lifespan
+    )
+    without = App(routes=[WebSocketRoute("/ws/{room}", Pinger)])
+    assert dict(vars(Pinger)) == attributes
+    assert [plan.state_parameters for plan in with_state.websocket_plans] == [
+        {"on_receive": "state"}
+    ]
+    assert [plan.state_parameters for plan in without.websocket_plans] == [{}]
+    with (
+        test_client_factory(with_state) as stateful,
+        stateful.websocket_connect("/ws/1") as websocket,
+    ):
+        websocket.send_json({"n": 1})
+        assert websocket.receive_json() == {"n": 1, "room": 1, "greeting": "Hello"}
+    with test_client_factory(without).websocket_connect("/ws/1") as websocket:
+        websocket.send_json({"n": 2})
+        assert websocket.receive_json() == {"n": 2, "room": "1", "greeting": "no state"}
+        websocket.send_json({"n": "x"})
+        assert websocket.receive_json()["type"] == "error"
+    assert dict(vars(Pinger)) == attributes

@@ -9,7 +9,7 @@ class TodoItem(HTTPEndpoint):
 
 ``App(resources=[...])`` takes modules, dotted module names and packages (every submodule is
 imported). Each class defined in a scanned module that subclasses ``HTTPEndpoint`` or
-``WebSocketEndpoint`` and has a ``path`` becomes one route; its handlers are compiled into plans
+``WebSocketEndpoint`` and has a ``path`` becomes one route; its handlers are read into plans
 at once, so a signature that cannot be served, two classes serving one method of one path, or a
 route shadowed by an earlier one is an error before the app serves anything.
 """
@@ -22,7 +22,7 @@ import pkgutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
 import attrs
 
@@ -34,7 +34,13 @@ from framework.convertors import (
     StringConvertor,
     UUIDConvertor,
 )
-from framework.endpoints import HTTPEndpoint, WebSocketEndpoint
+from framework.endpoints import (
+    BoundHTTPEndpoint,
+    BoundWebSocketEndpoint,
+    HTTPEndpoint,
+    WebSocketBinding,
+    WebSocketEndpoint,
+)
 from framework.responses import Response
 from framework.routing import (
     BaseRoute,
@@ -45,7 +51,9 @@ from framework.routing import (
     share_allowed_methods,
 )
 from framework.typed.converter import APIConverter, default_converter
+from framework.typed.invoke import build_invoker
 from framework.typed.plan import OperationPlan, WebSocketPlan
+from framework.typed.signature import plan_operation, plan_websocket
 
 __all__ = [
     "Resource",
@@ -53,7 +61,9 @@ __all__ = [
     "RouteConflictError",
     "WiredEndpoint",
     "Wiring",
-    "compile_routes",
+    "bind_http_route",
+    "bind_routes",
+    "bind_websocket_route",
     "find_endpoints",
     "find_modules",
     "wire_resources",
@@ -61,6 +71,8 @@ __all__ = [
 
 ResourceItem = ModuleType | str
 """What ``App(resources=[...])`` takes: a module or package, or its dotted name."""
+
+T = TypeVar("T")
 
 EndpointClass = type[HTTPEndpoint] | type[WebSocketEndpoint]
 
@@ -122,7 +134,7 @@ class WiredEndpoint:
 
 @attrs.frozen
 class Wiring:
-    """Routes made from endpoint classes, and the plans compiled for them, in route order.
+    """Routes made from endpoint classes, and the plans read for them, in route order.
 
     ``json_errors`` holds the ``(endpoint class, method)`` pairs served by typed handlers: their
     ``HTTPException``s are answered as JSON, as their OpenAPI operations say.
@@ -353,6 +365,63 @@ def _conflict(earlier: BaseRoute, later: Route | WebSocketRoute, method: str) ->
     )
 
 
+def bind_http_route(
+    route: Route,
+    path: str,
+    *,
+    state_type: Any = None,
+    tags: Sequence[str] = (),
+    converter: APIConverter = default_converter,
+) -> dict[str, OperationPlan]:
+    """Plan each handler of the ``HTTPEndpoint`` class ``route.endpoint`` for ``path`` (the
+    route's full path), build the invokers and bind the route to them; the plans by method.
+
+    Raises ``HandlerDefinitionError`` for a handler that cannot be served, and then binds
+    nothing. ``state_type`` is the type of the object the app's lifespan yields.
+    """
+    cls = route.endpoint
+    if not _is_subclass(cls, HTTPEndpoint):
+        raise TypeError(f"{route!r} does not serve an HTTPEndpoint class")
+    plans: dict[str, OperationPlan] = {}
+    for method, handler_name in cls.handler_names().items():
+        if method == "HEAD" and handler_name == "get":
+            continue
+        plans[method] = plan_operation(
+            cls,
+            handler_name,
+            path,
+            route_name=route.name,
+            state_type=state_type,
+            tags=tags,
+            converter=converter,
+        )
+    invokers = {method: build_invoker(plan, converter) for method, plan in plans.items()}
+    if "HEAD" not in invokers and "GET" in invokers:
+        invokers["HEAD"] = invokers["GET"]
+    route.bind(BoundHTTPEndpoint(cls, invokers))
+    return plans
+
+
+def bind_websocket_route(
+    route: WebSocketRoute,
+    path: str,
+    *,
+    state_type: Any = None,
+    tags: Sequence[str] = (),
+    converter: APIConverter = default_converter,
+) -> WebSocketPlan:
+    """Plan the ``WebSocketEndpoint`` class ``route.endpoint`` for ``path`` and bind the
+    route to it (see `bind_http_route`); the plan."""
+    cls = route.endpoint
+    if not _is_subclass(cls, WebSocketEndpoint):
+        raise TypeError(f"{route!r} does not serve a WebSocketEndpoint class")
+    plan = plan_websocket(
+        cls, path, route_name=route.name, state_type=state_type, tags=tags, converter=converter
+    )
+    route.bind(BoundWebSocketEndpoint(cls, WebSocketBinding.build(plan, converter)))
+    return plan
+
+
 def wire_resources(
     items: Iterable[ResourceItem],
     *,
@@ -372,27 +441,19 @@ def wire_resources(
     for module in find_modules(items):
         for wired in find_endpoints(module):
             cls = wired.cls
+            options: dict[str, Any] = {
+                "state_type": state_type,
+                "tags": wired.tags,
+                "converter": converter,
+            }
             if issubclass(cls, HTTPEndpoint):
-                plans = cls.__compile__(
-                    wired.path,
-                    route_name=wired.name,
-                    state_type=state_type,
-                    tags=wired.tags,
-                    converter=converter,
-                )
-                operations.extend(plans.values())
-                routes.append(Route(wired.path, cls, methods=list(plans), name=wired.name))
+                http = Route(wired.path, cls, methods=list(cls.handler_names()), name=wired.name)
+                operations.extend(bind_http_route(http, wired.path, **options).values())
+                routes.append(http)
             else:
-                websockets.append(
-                    cls.__compile__(
-                        wired.path,
-                        route_name=wired.name,
-                        state_type=state_type,
-                        tags=wired.tags,
-                        converter=converter,
-                    )
-                )
-                routes.append(WebSocketRoute(wired.path, cls, name=wired.name))
+                socket = WebSocketRoute(wired.path, cls, name=wired.name)
+                websockets.append(bind_websocket_route(socket, wired.path, **options))
+                routes.append(socket)
     _check_conflicts([*before, *routes], len(before))
     by_path: dict[str, list[Route]] = {}
     for route in routes:
@@ -404,33 +465,27 @@ def wire_resources(
     return Wiring(tuple(routes), tuple(operations), tuple(websockets), _json_errors(operations))
 
 
-def compile_routes(
+def bind_routes(
     routes: Iterable[BaseRoute],
     *,
     state_type: Any = None,
     converter: APIConverter = default_converter,
     prefix: str = "",
 ) -> Wiring:
-    """Compile the endpoint classes handed to ``Route``/``WebSocketRoute`` in ``routes``.
+    """Bind every route in ``routes`` that serves an endpoint class (see `bind_http_route`).
 
     Mounted routes are walked too, their paths joined to the mount's prefix. The result's
     ``routes`` is empty: the routes are the caller's already. Plans of a route left out of the
-    schema (``include_in_schema=False``) are compiled but not returned.
+    schema (``include_in_schema=False``) are bound but not returned.
     """
     operations: list[OperationPlan] = []
     websockets: list[WebSocketPlan] = []
     json_errors: set[tuple[type, str]] = set()
     for route in routes:
-        if isinstance(route, Route):
-            endpoint = route.endpoint
-            if not (isinstance(endpoint, type) and issubclass(endpoint, HTTPEndpoint)):
-                continue
-            plans = endpoint.__compile__(
-                prefix + route.path,
-                route_name=route.name,
-                state_type=state_type,
-                tags=(),
-                converter=converter,
+        endpoint = getattr(route, "endpoint", None)
+        if isinstance(route, Route) and _is_subclass(endpoint, HTTPEndpoint):
+            plans = bind_http_route(
+                route, prefix + route.path, state_type=state_type, converter=converter
             )
             json_errors.update(_json_errors(plans.values()))
             if route.include_in_schema:
@@ -438,19 +493,14 @@ def compile_routes(
                 operations.extend(
                     plan for method, plan in plans.items() if methods is None or method in methods
                 )
-        elif isinstance(route, WebSocketRoute):
-            endpoint = route.endpoint
-            if isinstance(endpoint, type) and issubclass(endpoint, WebSocketEndpoint):
-                websockets.append(
-                    endpoint.__compile__(
-                        prefix + route.path,
-                        route_name=route.name,
-                        state_type=state_type,
-                        converter=converter,
-                    )
+        elif isinstance(route, WebSocketRoute) and _is_subclass(endpoint, WebSocketEndpoint):
+            websockets.append(
+                bind_websocket_route(
+                    route, prefix + route.path, state_type=state_type, converter=converter
                 )
+            )
         elif isinstance(route, Mount):
-            inner = compile_routes(
+            inner = bind_routes(
                 route.routes,
                 state_type=state_type,
                 converter=converter,
@@ -460,3 +510,7 @@ def compile_routes(
             websockets.extend(inner.websockets)
             json_errors.update(inner.json_errors)
     return Wiring((), tuple(operations), tuple(websockets), frozenset(json_errors))
+
+
+def _is_subclass(value: object, cls: type[T]) -> TypeGuard[type[T]]:
+    return isinstance(value, type) and issubclass(value, cls)

@@ -1,44 +1,32 @@
-"""Signature compilation: a handler's signature read once into a plan, and the plan into an invoker.
+"""Reading a handler's signature into its plan, once, at start-up.
 
-`compile_operation` applies the parameter rules of the typed layer to one handler method and
-returns its `OperationPlan`, refusing at start-up any signature it cannot serve with a
-`HandlerDefinitionError` that names the module, class, method and parameter. `build_invoker`
-turns a plan into the coroutine that serves a request: it runs only the steps the plan needs
-(read, parse, validate, call, encode), all prepared here, and answers 422 with every problem
-of the request at once.
+`plan_operation` applies the parameter rules of the typed layer to one handler method and
+returns its complete `OperationPlan` (each path parameter's convertor, each upload's kind, a
+form model's fields, what is injected, the encoded return type); `plan_websocket` does the
+same for a ``WebSocketEndpoint``. Every `HandlerDefinitionError` is raised here, naming the
+module, class, method and parameter, so a signature that cannot be served fails at start-up.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import types
 import typing
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
 
-import anyio
 import attrs
 
-from framework import _keys
-from framework._exception_handlers import lookup_handler
 from framework._utils import is_async_callable
-from framework.background import BackgroundTask, BackgroundTasks
-from framework.concurrency import run_in_threadpool
-from framework.convertors import CONVERTOR_TYPES, Convertor
-from framework.datastructures import FormData, UploadFile
-from framework.middleware.bodylimit import (
-    DEFAULT_MAX_BODY_SIZE,
-    RequestBodyTooLarge,
-    declared_length_exceeds,
-)
+from framework.background import BackgroundTasks
+from framework.convertors import CONVERTOR_TYPES, Convertor, path_convertors
 from framework.requests import HTTPConnection, Request
-from framework.responses import JSONResponse, Response
-from framework.routing import compile_path
-from framework.typed.constraints import Constraints, check, split_annotated
-from framework.typed.converter import APIConverter, field_validator_errors
+from framework.responses import Response
+from framework.typed._typeinfo import convertor_output, is_union
+from framework.typed.constraints import split_annotated
+from framework.typed.converter import APIConverter
 from framework.typed.converter import default_converter as _default_converter
-from framework.typed.errors import ErrorDetail, Loc, RequestValidationError, capped_errors
+from framework.typed.forms import plan_form_fields, upload_plan
 from framework.typed.params import (
     Body,
     Cookie,
@@ -52,8 +40,10 @@ from framework.typed.params import (
     get_status_code,
 )
 from framework.typed.plan import (
+    BODILESS_STATUSES,
     REQUIRED,
     HandlerDefinitionError,
+    Injector,
     Location,
     OperationPlan,
     ParameterPlan,
@@ -63,23 +53,14 @@ from framework.websockets import WebSocket
 
 __all__ = [
     "DEFINITION_LOCALS",
-    "Invoker",
-    "build_invoker",
-    "build_message_reader",
-    "compile_operation",
-    "compile_websocket",
     "definition_locals",
     "encoded_part",
-    "lifespan_state",
+    "plan_operation",
+    "plan_websocket",
     "template_for",
-    "websocket_state_parameters",
 ]
 
-Invoker = Callable[[Any, Request], Awaitable[Response]]
-"""Serves a request on an endpoint instance: reads the parameters, calls the handler, encodes."""
-
 _NoneType = type(None)
-_UNION_ORIGINS = (Union, types.UnionType)
 _DYNAMIC = (Any, object)
 _MARKER_LOCATIONS: dict[type[Param], Location] = {
     Query: Location.QUERY,
@@ -90,10 +71,6 @@ _MARKER_LOCATIONS: dict[type[Param], Location] = {
     Form: Location.FORM,
     File: Location.FILE,
 }
-_BODILESS_STATUSES = frozenset({204, 205, 304})
-_BODY_LOC: Loc = ("body",)
-_WS_DATA_LOC: Loc = ("data",)
-_MISSING = "field required"
 
 
 # --- reading a signature
@@ -193,7 +170,7 @@ def _hoist_annotated(tp: Any) -> Any:
     NOTE: Python 3.10's ``get_type_hints`` wraps the annotation of a parameter defaulting to
     ``None`` in ``Optional``, which would hide its ``Annotated`` markers.
     """
-    if get_origin(tp) not in _UNION_ORIGINS:
+    if not is_union(tp):
         return tp
     members = get_args(tp)
     others = [member for member in members if member is not _NoneType]
@@ -235,49 +212,43 @@ def _takes_request(name: str, tp: Any) -> bool:
     return name == "request" and tp in _LOOSE
 
 
-def _injector(tp: Any, state_type: Any) -> str | None:
+def _injector(tp: Any, state_type: Any) -> Injector | None:
     """Which object the framework passes for a parameter of type ``tp``, if any."""
     if state_type is not None and tp is state_type:
-        return "state"
+        return Injector.STATE
     cls = _runtime_class(tp)
     if cls is None:
         return None
     if issubclass(cls, WebSocket):
-        return "websocket"
+        return Injector.WEBSOCKET
     if issubclass(cls, HTTPConnection):
-        return "request"
+        return Injector.REQUEST
     if cls is BackgroundTasks:
-        return "background"
+        return Injector.BACKGROUND
     return None
 
 
-def _output_type(convertor: Convertor[Any]) -> type | None:
-    """What a path convertor turns text into (``Convertor[int]`` → ``int``), if it says."""
-    for klass in type(convertor).__mro__:
-        for base in getattr(klass, "__orig_bases__", ()):
-            if get_origin(base) is Convertor:
-                args = get_args(base)
-                # NOTE: on Python 3.11+, ``Any`` is a class too; it says nothing here.
-                if args and isinstance(args[0], type) and args[0] not in _DYNAMIC:
-                    return args[0]
-                return None
-    return None
+def _path_convertors(qualified: str, path: str) -> dict[str, Convertor[Any]]:
+    try:
+        return path_convertors(path)
+    except ValueError as exc:
+        raise _fail(qualified, None, f"its path {path!r} is invalid ({exc})") from None
 
 
-def _path_types(path: str) -> dict[str, type | None]:
-    _, _, convertors = compile_path(path)
-    return {name: _output_type(convertor) for name, convertor in convertors.items()}
+def _produced(convertors: Mapping[str, Convertor[Any]]) -> dict[str, type | None]:
+    return {name: convertor_output(convertor) for name, convertor in convertors.items()}
 
 
 def template_for(path_params: Mapping[str, Any]) -> str:
-    """A path template that the matched ``path_params`` fit, for endpoints compiled lazily.
+    """A path template that the matched ``path_params`` fit, for endpoints planned lazily.
 
     Each parameter gets the registered convertor producing its value's type (``int`` values
     come from ``{name:int}``); a value of no known convertor's type is taken as text.
+    Only the parameters' names and types matter to a plan.
     """
     by_type: dict[type, str] = {}
     for key, convertor in CONVERTOR_TYPES.items():
-        produced = _output_type(convertor)
+        produced = convertor_output(convertor)
         if produced is not None and produced is not str:
             by_type.setdefault(produced, key)
     parts = []
@@ -300,24 +271,6 @@ def _type_text(tp: Any) -> str:
     if isinstance(tp, type):
         return tp.__name__
     return repr(tp).replace("typing.", "")
-
-
-def _file_kind(tp: Any) -> tuple[str, bool] | None:
-    """``(kind, many)`` for an upload annotation: UploadFile or bytes, one or a list."""
-    if get_origin(tp) in _UNION_ORIGINS:
-        members = [member for member in get_args(tp) if member is not _NoneType]
-        if len(members) != 1:
-            return None
-        tp = members[0]
-    many = get_origin(tp) is list
-    if many:
-        args = get_args(tp)
-        tp = args[0] if args else None
-    if tp is UploadFile:
-        return "file", many
-    if tp is bytes:
-        return "bytes", many
-    return None
 
 
 def _fits_convertor(produced: type, annotation: Any) -> bool:
@@ -393,10 +346,10 @@ class _Signature:
         return first
 
 
-# --- compiling
+# --- planning
 
 
-def compile_operation(
+def plan_operation(
     endpoint_cls: type,
     method_name: str,
     path: str,
@@ -408,13 +361,11 @@ def compile_operation(
 ) -> OperationPlan:
     """Read the handler ``endpoint_cls.method_name`` served at ``path`` into its plan.
 
-    Raises `HandlerDefinitionError` for a signature that cannot be served.
+    ``state_type`` is the type of the object the app's lifespan yields (a parameter of that
+    type receives it). Raises `HandlerDefinitionError` for a signature that cannot be served.
     """
     signature = _Signature(endpoint_cls, method_name)
-    try:
-        path_types = _path_types(path)
-    except (ValueError, AssertionError) as exc:
-        raise _fail(signature.qualified, None, f"its path {path!r} is invalid ({exc})") from None
+    convertors = _path_convertors(signature.qualified, path)
     func = signature.func
     summary, description = _docstring(func)
     takes_request = signature.starlette_request()
@@ -426,15 +377,15 @@ def compile_operation(
         annotation = signature.hints.get(takes_request.name, Request)
         if not _is_request_type(annotation):
             annotation = Request
-        parameters: tuple[ParameterPlan, ...] = (_injected(name, annotation, "request"),)
+        parameters: tuple[ParameterPlan, ...] = (_injected(name, annotation, Injector.REQUEST),)
     else:
         returned = _return_type(signature, converter)
-        parameters = _parameters(signature, path, path_types, state_type, converter)
+        parameters = _parameters(signature, path, convertors, state_type, converter)
     status = get_status_code(func)
     if status is None:
         status = 204 if returned is None else 200
     elif (
-        status in _BODILESS_STATUSES
+        status in BODILESS_STATUSES
         and returned not in (None, Any)
         and not (_is_response_type(returned))
     ):
@@ -458,6 +409,8 @@ def compile_operation(
         summary=summary,
         description=description,
         is_async=is_async_callable(func),
+        path_convertors=convertors,
+        encoded_type=None if returned is None else encoded_part(returned),
     )
 
 
@@ -488,7 +441,7 @@ def encoded_part(tp: Any) -> Any:
     ``None`` when every member is a ``Response`` (sent as it is)."""
     if _is_response_type(tp):
         return None
-    if get_origin(tp) in _UNION_ORIGINS:
+    if is_union(tp):
         kept = [member for member in get_args(tp) if not _is_response_type(member)]
         if not kept:
             return None
@@ -500,7 +453,7 @@ def encoded_part(tp: Any) -> Any:
 def _parameters(
     signature: _Signature,
     path: str,
-    path_types: Mapping[str, type | None],
+    convertors: Mapping[str, Convertor[Any]],
     state_type: Any,
     converter: APIConverter,
 ) -> tuple[ParameterPlan, ...]:
@@ -523,12 +476,12 @@ def _parameters(
         if annotation is inspect.Parameter.empty:
             if name != "request":
                 raise _fail(qualified, name, f"has no annotation; annotate it (e.g. '{name}: int')")
-            plans.append(_injected(name, Request, "request"))
+            plans.append(_injected(name, Request, Injector.REQUEST))
             continue
-        plan = _parameter(qualified, name, annotation, default, path, path_types, state_type)
+        plan = _parameter(qualified, name, annotation, default, path, convertors, state_type)
         location = plan.location
         if location is Location.INJECTED:
-            if plan.injector == "websocket":
+            if plan.injector is Injector.WEBSOCKET:
                 raise _fail(qualified, name, "a WebSocket is only available to WebSocket endpoints")
         elif location is Location.BODY:
             if body_name is not None or form_name is not None:
@@ -549,22 +502,22 @@ def _parameters(
                     "a request cannot hold both JSON and a form",
                 )
             form_name = form_name or name
-        _check_parseable(qualified, plan, path_types, converter)
-        plans.append(plan)
-    takes_request = any(plan.injector == "request" for plan in plans)
+        plans.append(_complete(qualified, plan, converter))
+    takes_request = any(plan.injector is Injector.REQUEST for plan in plans)
     served = {plan.wire_name for plan in plans if plan.location is Location.PATH}
-    for wire in path_types:
+    produced = _produced(convertors)
+    for wire in convertors:
         if wire not in served and not takes_request:
             raise _fail(
                 qualified,
                 wire,
                 f"is a parameter of the path {path!r} but missing from the signature; "
-                f"add '{wire}: {_type_text(path_types[wire] or str)}'",
+                f"add '{wire}: {_type_text(produced[wire] or str)}'",
             )
     return tuple(plans)
 
 
-def _injected(name: str, annotation: Any, injector: str) -> ParameterPlan:
+def _injected(name: str, annotation: Any, injector: Injector) -> ParameterPlan:
     return ParameterPlan(
         name=name,
         location=Location.INJECTED,
@@ -580,7 +533,7 @@ def _parameter(
     annotation: Any,
     default: Any,
     path: str,
-    path_types: Mapping[str, type | None],
+    convertors: Mapping[str, Convertor[Any]],
     state_type: Any,
 ) -> ParameterPlan:
     """Where one annotated parameter is read from, by the rules of the typed layer."""
@@ -600,7 +553,7 @@ def _parameter(
             )
         return _injected(name, base, injector)
     if marker is None:
-        if name in path_types:
+        if name in convertors:
             location = Location.PATH
         elif name == "body":
             location = Location.BODY
@@ -608,7 +561,7 @@ def _parameter(
             location = Location.QUERY
     else:
         location = _MARKER_LOCATIONS[type(marker)]
-        if location is not Location.PATH and name in path_types and marker.alias is None:
+        if location is not Location.PATH and name in convertors and marker.alias is None:
             raise _fail(
                 qualified,
                 name,
@@ -617,16 +570,18 @@ def _parameter(
             )
     alias = marker.alias if marker is not None else None
     wire = alias or name
+    convertor: Convertor[Any] | None = None
     if location is Location.HEADER:
         wire = (alias or name.replace("_", "-")).lower()
     elif location is Location.PATH:
-        if wire not in path_types:
+        if wire not in convertors:
             raise _fail(
                 qualified,
                 name,
                 f"is marked Path() but the path {path!r} has no {{{wire}}} parameter",
             )
-        produced = path_types[wire]
+        convertor = convertors[wire]
+        produced = convertor_output(convertor)
         if produced is not None and produced is not str and not _fits_convertor(produced, base):
             raise _fail(
                 qualified,
@@ -643,19 +598,16 @@ def _parameter(
         default=default,
         constraints=constraints,
         description=marker.description if marker is not None else None,
+        convertor=convertor,
     )
 
 
-def _check_parseable(
-    qualified: str,
-    plan: ParameterPlan,
-    path_types: Mapping[str, type | None],
-    converter: APIConverter,
-) -> None:
-    """Build the parameter's converter functions now, so unsupported types fail at start-up."""
+def _complete(qualified: str, plan: ParameterPlan, converter: APIConverter) -> ParameterPlan:
+    """The parameter's plan with its upload or form fields; the converter functions it needs
+    are built now, so an unsupported type fails at start-up."""
     location = plan.location
     if location is Location.INJECTED:
-        return
+        return plan
     constraints = plan.constraints or None
     tp = plan.annotation
     name = plan.name
@@ -666,9 +618,10 @@ def _check_parseable(
             raise _fail(
                 qualified, name, f"the body type {_type_text(tp)} is not supported ({exc})"
             ) from None
-        return
+        return plan
     if location is Location.FILE:
-        if _file_kind(tp) is None:
+        upload = upload_plan(tp)
+        if upload is None:
             raise _fail(
                 qualified,
                 name,
@@ -679,9 +632,9 @@ def _check_parseable(
             raise _fail(
                 qualified, name, "limits on uploaded files are not supported; check in the handler"
             )
-        return
-    if location is Location.PATH and path_types[plan.wire_name] is not str:
-        return  # the route's convertor makes the value; its fit was checked with the location
+        return attrs.evolve(plan, upload=upload)
+    if location is Location.PATH and convertor_output(plan.convertor or _TEXT) is not str:
+        return plan  # the route's convertor makes the value; its fit was checked with the location
     if location is Location.FORM and attrs.has(tp):
         if not plan.required:
             raise _fail(
@@ -693,8 +646,11 @@ def _check_parseable(
             raise _fail(
                 qualified, name, "limits on a form model go on its fields, not on the parameter"
             )
-        _form_model(qualified, name, tp, converter)
-        return
+        try:
+            fields = plan_form_fields(tp, converter)
+        except TypeError as exc:
+            raise _fail(qualified, name, str(exc)) from None
+        return attrs.evolve(plan, form_fields=fields)
     try:
         converter.parse_text_fn(tp, constraints)
     except Exception as exc:
@@ -710,174 +666,39 @@ def _check_parseable(
             f"a {location.value} parameter is parsed from text, and {_type_text(tp)} "
             f"cannot be ({exc}){hint}",
         ) from None
+    return plan
 
 
-# --- form models
+_TEXT = CONVERTOR_TYPES["str"]
 
 
-def _holds_model(tp: Any) -> bool:
-    """Whether ``tp`` is, or contains, an attrs class (a form cannot carry one)."""
-    if isinstance(tp, type) and attrs.has(tp):
-        return True
-    origin = get_origin(tp)
-    if isinstance(origin, type) and attrs.has(origin):
-        return True
-    return any(_holds_model(arg) for arg in get_args(tp))
+# --- WebSocket endpoints
 
 
-def _model_hints(cls: type) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(cls, include_extras=True)
-    except Exception:  # any error of evaluating annotations: NameError, TypeError, ...
-        # NOTE: attrs keeps the types given as objects; only names it could not see fail below.
-        return {}
-
-
-_FormField = tuple[str, str, str, bool, "_Parse | None", Loc, bool]
-
-
-def _form_model(qualified: str, name: str, cls: type, converter: APIConverter) -> _FormModel:
-    """How the attrs class ``cls`` is read from a whole form, one step per field of its
-    ``__init__``; refuses fields a flat form cannot carry."""
-    hints = _model_hints(cls)
-    fields: list[_FormField] = []
-    checked: list[tuple[attrs.Attribute[Any], str, Loc]] = []
-    for field in attrs.fields(cls):
-        if not field.init:
-            continue
-        tp = hints.get(field.name, field.type)
-        where = f"field {field.name!r} of the form model {cls.__qualname__}"
-        if tp is None or isinstance(tp, str):
-            raise _fail(qualified, name, f"the type of {where} cannot be resolved")
-        if _holds_model(tp):
-            raise _fail(
-                qualified,
-                name,
-                f"{where} is a model ({_type_text(tp)}), but forms are flat: give its fields "
-                "to the form model itself, or read the body as JSON",
-            )
-        key = field.alias or field.name
-        loc: Loc = (Location.FORM.value, key)
-        required = field.default is attrs.NOTHING
-        found = _file_kind(split_annotated(tp)[0])
-        if found is not None:
-            kind, many = found
-            fields.append((key, key, kind, many, None, loc, required))
-        else:
-            try:
-                parse = converter.parse_text_fn(tp)
-            except Exception as exc:
-                raise _fail(
-                    qualified,
-                    name,
-                    f"{where} is parsed from text, and {_type_text(tp)} cannot be ({exc})",
-                ) from None
-            fields.append((key, key, "text", False, parse, loc, required))
-        checked.append((field, key, loc))
-    return _FormModel(cls, tuple(fields), tuple(checked))
-
-
-class _FormModel:
-    """An attrs class read from a whole form: its fields' parse steps, prepared at start-up."""
-
-    # PERF: a request only walks the prepared field steps; types are resolved and parse
-    # functions built once, when the handler is compiled.
-    __slots__ = ("checked", "cls", "fields")
-
-    def __init__(
-        self,
-        cls: type,
-        fields: tuple[_FormField, ...],
-        checked: tuple[tuple[attrs.Attribute[Any], str, Loc], ...],
-    ) -> None:
-        self.cls = cls
-        self.fields = fields
-        self.checked = checked
-
-    async def read(self, form: FormData) -> Any:
-        """The model built from ``form``; raises `RequestValidationError` with every problem."""
-        kwargs: dict[str, Any] = {}
-        errors: list[ErrorDetail] = []
-        for key, wire, kind, many, parse, loc, required in self.fields:
-            items = form.getlist(wire)
-            if not items:
-                if required:
-                    errors.extend(_missing(loc))
-                continue
-            try:
-                kwargs[key] = await _form_value(items, kind, many, parse, loc)
-            except RequestValidationError as exc:
-                errors.extend(exc.errors)
-        if not errors:
-            try:
-                return self.cls(**kwargs)
-            except Exception as exc:  # a validator, converter or __attrs_post_init__ refused
-                errors = self._validator_errors(kwargs) or [
-                    ErrorDetail(
-                        (Location.FORM.value,), str(exc) or type(exc).__name__, "value_error"
-                    )
-                ]
-        else:
-            errors.extend(self._validator_errors(kwargs))
-        raise RequestValidationError(errors)
-
-    def _validator_errors(self, kwargs: dict[str, Any]) -> list[ErrorDetail]:
-        """Each field's converter and validator run on what was read, failures at the field.
-
-        NOTE: validators run on a partly built instance, as the converter does for JSON
-        bodies, so one that reads a sibling sees it; one whose sibling is absent (it failed,
-        or waits for its default) raises ``AttributeError`` and cannot be blamed.
-        """
-        instance: Any = object.__new__(self.cls)
-        errors: list[ErrorDetail] = []
-        pending: list[tuple[attrs.Attribute[Any], Any, Loc]] = []
-        for field, key, loc in self.checked:
-            if key not in kwargs:
-                continue
-            item = kwargs[key]
-            # NOTE: an ``attrs.Converter`` may take the instance or field; attrs runs those.
-            convert: Any = field.converter
-            if callable(convert) and not isinstance(convert, attrs.Converter):
-                try:
-                    item = convert(item)
-                except Exception as exc:
-                    errors.append(ErrorDetail(loc, str(exc) or type(exc).__name__, "value_error"))
-                    continue
-            object.__setattr__(instance, field.name, item)
-            if field.validator is not None:
-                pending.append((field, item, loc))
-        for field, item, loc in pending:
-            try:
-                field.validator(instance, field, item)  # type: ignore[misc]
-            except AttributeError:
-                continue
-            except Exception as exc:
-                errors.extend(
-                    ErrorDetail((*loc, *found.loc[1:]), found.msg, found.type)
-                    for found in field_validator_errors(field, item, exc)
-                )
-        return errors
-
-
-def compile_websocket(
+def plan_websocket(
     endpoint_cls: type,
     path: str,
     *,
     route_name: str,
+    state_type: Any = None,
     tags: Sequence[str] = (),
     converter: APIConverter = _default_converter,
 ) -> WebSocketPlan:
     """Read a ``WebSocketEndpoint`` served at ``path`` into its plan: with ``encoding =
-    "json"``, the annotation of ``on_receive``'s ``data`` is the type of every message."""
+    "json"``, the annotation of ``on_receive``'s ``data`` is the type of every message; a
+    callback's parameter of type ``state_type`` receives the lifespan state."""
     signature = _Signature(endpoint_cls, "on_receive")
-    try:
-        path_types = _path_types(path)
-    except (ValueError, AssertionError) as exc:
-        raise _fail(signature.qualified, None, f"its path {path!r} is invalid ({exc})") from None
+    convertors = _path_convertors(signature.qualified, path)
     encoding: str | None = getattr(endpoint_cls, "encoding", None)
     parameters = tuple(
-        ParameterPlan(name=name, location=Location.PATH, wire_name=name, annotation=tp or str)
-        for name, tp in path_types.items()
+        ParameterPlan(
+            name=name,
+            location=Location.PATH,
+            wire_name=name,
+            annotation=convertor_output(convertor) or str,
+            convertor=convertor,
+        )
+        for name, convertor in convertors.items()
     )
     return WebSocketPlan(
         endpoint=endpoint_cls,
@@ -887,16 +708,16 @@ def compile_websocket(
         message_type=_message_type(signature, encoding, converter),
         parameters=parameters,
         tags=tuple(tags),
+        state_parameters=_state_parameters(endpoint_cls, state_type),
     )
 
 
 _WS_CALLBACKS = ("on_connect", "on_receive", "on_disconnect")
 
 
-def websocket_state_parameters(endpoint_cls: type, state_type: Any) -> dict[str, str]:
-    """For each callback of a ``WebSocketEndpoint`` (``on_connect``, ``on_receive``,
-    ``on_disconnect``) that takes the lifespan state, the name of the parameter receiving it:
-    the one annotated with ``state_type``, the type of the object the app's lifespan yields."""
+def _state_parameters(endpoint_cls: type, state_type: Any) -> dict[str, str]:
+    """For each callback of a ``WebSocketEndpoint`` that takes the lifespan state, the name of
+    the parameter receiving it: the one annotated with ``state_type``."""
     if state_type is None:
         return {}
     found: dict[str, str] = {}
@@ -946,399 +767,3 @@ def _message_type(signature: _Signature, encoding: str | None, converter: APICon
             f"the message type {_type_text(annotation)} is not supported ({exc})",
         ) from None
     return annotation
-
-
-def build_message_reader(
-    plan: WebSocketPlan, converter: APIConverter = _default_converter
-) -> Callable[[Any], Any] | None:
-    """The function structuring each decoded JSON message (raising `RequestValidationError`
-    with locations under ``("data",)``), or ``None`` when messages are not typed."""
-    if plan.encoding != "json" or plan.message_type in _DYNAMIC:
-        return None
-    base, constraints, _ = split_annotated(plan.message_type)
-    structure = converter.structure_fn(base, constraints or None)
-
-    def read_message(data: Any) -> Any:
-        return structure(data, _WS_DATA_LOC)
-
-    return read_message
-
-
-# --- serving
-
-
-class _EncodedJSONResponse(JSONResponse):
-    """A JSON response around a body that is already encoded."""
-
-    # PERF: the body comes from the converter's encoder; the generic constructor would only
-    # re-check what is known here, and build the same two headers the slow way.
-    def __init__(self, body: bytes, status_code: int) -> None:
-        self.status_code = status_code
-        self.background = None
-        self.body = body
-        self.raw_headers = [
-            (b"content-length", b"%d" % len(body)),
-            (b"content-type", b"application/json"),
-        ]
-
-
-_Problems = list[tuple[int, list[ErrorDetail]]]
-_Parse = Callable[[Sequence[str], Loc], Any]
-_TextStep = tuple[int, str, str, _Parse, Loc, bool]
-_Read = Callable[[Any], Any]
-# (signature index, parameter name, JSON decoder, structure function, required)
-_BodyStep = tuple[int, str, Callable[[bytes, Loc], Any], Callable[[Any, Loc], Any], bool]
-
-
-def _missing(loc: Loc) -> list[ErrorDetail]:
-    return [ErrorDetail(loc, _MISSING, "missing")]
-
-
-def _read_text(
-    steps: Sequence[_TextStep],
-    getlist: Callable[[str], list[str]],
-    kwargs: dict[str, Any],
-    problems: _Problems,
-) -> None:
-    for index, name, wire, parse, loc, required in steps:
-        values = getlist(wire)
-        if values:
-            try:
-                kwargs[name] = parse(values, loc)
-            except RequestValidationError as exc:
-                problems.append((index, exc.errors))
-        elif required:
-            problems.append((index, _missing(loc)))
-        # NOTE: an absent optional parameter is not passed: the handler's own default applies.
-
-
-def _cookie_getlist(cookies: dict[str, str]) -> Callable[[str], list[str]]:
-    def getlist(name: str) -> list[str]:
-        value = cookies.get(name)
-        return [] if value is None else [value]
-
-    return getlist
-
-
-def _invalid_request(problems: _Problems, request: Request) -> Response:
-    """422 with every problem (up to `MAX_ERRORS`), in signature order; or the app's handler
-    for the error."""
-    problems.sort(key=lambda problem: problem[0])
-    errors = capped_errors([error for _, found in problems for error in found])
-    tables = request.scope.get(_keys.EXCEPTION_HANDLERS)
-    if tables is not None:
-        exc = RequestValidationError(errors)
-        if lookup_handler(exc, *tables) is not None:
-            raise exc
-    return JSONResponse({"detail": [error.as_dict() for error in errors]}, status_code=422)
-
-
-_NOT_JSON = "expected a JSON body (Content-Type: application/json)"
-
-
-def _sends_json(request: Request) -> bool:
-    """Whether the request's body may be read as JSON: it says nothing of its type, or says
-    ``application/json`` or ``application/*+json`` (parameters allowed).
-
-    NOTE: anything else is refused, not guessed at: browsers send ``text/plain`` and form
-    bodies to other sites without asking first, so reading those as JSON would let any page
-    make a signed-in user's browser call the API.
-    """
-    content_type = request.headers.get("content-type")
-    # PERF: the usual header is compared whole, without parsing.
-    if content_type is None or content_type == "application/json":
-        return True
-    media = content_type.partition(";")[0].strip().lower()
-    return media == "application/json" or (
-        media.startswith("application/") and media.endswith("+json")
-    )
-
-
-def lifespan_state(scope: Mapping[str, Any], handler: str) -> Any:
-    """The object the app's lifespan yielded, for ``handler`` (named in the error if none)."""
-    state = scope.get("state")
-    if state is not None and _keys.LIFESPAN_STATE in state:
-        return state[_keys.LIFESPAN_STATE]
-    raise RuntimeError(
-        f"{handler} takes the lifespan state, but the app has none: give App a lifespan that "
-        "yields it (App(resources=..., lifespan=...))"
-    )
-
-
-def _limits_reader(constraints: Constraints, loc: Loc) -> _Read:
-    def read_limited(value: Any) -> Any:
-        problems = check(value, constraints)
-        if problems:
-            raise RequestValidationError(
-                [ErrorDetail(loc, problem, "value_error") for problem in problems]
-            )
-        return value
-
-    return read_limited
-
-
-def _text_reader(parse: _Parse, loc: Loc) -> _Read:
-    def read_text(value: Any) -> Any:
-        return parse((value,), loc)
-
-    return read_text
-
-
-def _is_plain(plan: OperationPlan) -> bool:
-    """A Starlette-style handler: it takes the request alone and returns a response."""
-    parameters = plan.parameters
-    return (
-        len(parameters) == 1
-        and parameters[0].injector == "request"
-        and _is_response_type(plan.return_type)
-    )
-
-
-def _plain_invoker(name: str, is_async: bool) -> Invoker:
-    # NOTE: the handler is looked up on the instance at call time, as Starlette does, so
-    # instance attributes and test doubles patched onto the class take effect.
-    if is_async:
-
-        async def invoke_async(endpoint: Any, request: Request) -> Response:
-            response: Response = await getattr(endpoint, name)(request)
-            return response
-
-        return invoke_async
-
-    async def invoke_sync(endpoint: Any, request: Request) -> Response:
-        response: Response = await run_in_threadpool(getattr(endpoint, name), request)
-        return response
-
-    return invoke_sync
-
-
-def build_invoker(plan: OperationPlan, converter: APIConverter = _default_converter) -> Invoker:
-    """The coroutine serving requests for ``plan``: every step prepared here, once."""
-    name = plan.handler_name
-    is_async = plan.is_async
-    if _is_plain(plan):
-        return _plain_invoker(name, is_async)
-    qualified = plan.qualified_name
-    path_types = _path_types(plan.path)
-    path_steps: list[tuple[int, str, str, _Read | None, Loc]] = []
-    query_steps: list[_TextStep] = []
-    header_steps: list[_TextStep] = []
-    cookie_steps: list[_TextStep] = []
-    form_steps: list[tuple[int, str, str, str, bool, _Parse | None, Loc, bool]] = []
-    model_steps: list[tuple[int, str, _FormModel]] = []
-    injected: list[tuple[str, str]] = []
-    body_step: _BodyStep | None = None
-    for index, parameter in enumerate(plan.parameters):
-        location = parameter.location
-        pname = parameter.name
-        wire = parameter.wire_name
-        tp = parameter.annotation
-        constraints = parameter.constraints or None
-        loc: Loc = (location.value, wire)
-        required = parameter.required
-        if location is Location.INJECTED:
-            injected.append((pname, parameter.injector or "request"))
-        elif location is Location.PATH:
-            read: _Read | None = None
-            if path_types.get(wire, str) is str:
-                if tp is not str or constraints is not None:
-                    read = _text_reader(converter.parse_text_fn(tp, constraints), loc)
-            elif constraints is not None:
-                read = _limits_reader(constraints, loc)
-            path_steps.append((index, pname, wire, read, loc))
-        elif location is Location.BODY:
-            structure = converter.structure_fn(tp, constraints)
-            body_step = (index, pname, converter.decode_json, structure, required)
-        elif location is Location.FORM and attrs.has(tp):
-            model_steps.append((index, pname, _form_model(qualified, pname, tp, converter)))
-        elif location is Location.FORM:
-            parse = converter.parse_text_fn(tp, constraints)
-            form_steps.append((index, pname, wire, "text", False, parse, loc, required))
-        elif location is Location.FILE:
-            kind, many = _file_kind(tp) or ("file", False)
-            form_steps.append((index, pname, wire, kind, many, None, loc, required))
-        else:
-            step = (index, pname, wire, converter.parse_text_fn(tp, constraints), loc, required)
-            if location is Location.QUERY:
-                query_steps.append(step)
-            elif location is Location.HEADER:
-                header_steps.append(step)
-            else:
-                cookie_steps.append(step)
-    returned = plan.return_type
-    encoded = encoded_part(returned) if returned is not None else None
-    encode = converter.encode_fn(Any if encoded is None else encoded)
-    encode_fn = converter.encode_fn
-    status = plan.status_code
-    bodiless = status in _BODILESS_STATUSES
-    none_status = status if returned is None else 204
-    wants_background = any(kind == "background" for _, kind in injected)
-
-    async def invoke(endpoint: Any, request: Request) -> Response:
-        if body_step is not None and not _sends_json(request):
-            return JSONResponse({"detail": _NOT_JSON}, status_code=415)
-        kwargs: dict[str, Any] = {}
-        problems: _Problems = []
-        if path_steps:
-            path_params: dict[str, Any] = request.scope.get("path_params") or {}
-            for index, pname, wire, read, loc in path_steps:
-                if wire not in path_params:
-                    problems.append((index, _missing(loc)))
-                elif read is None:
-                    kwargs[pname] = path_params[wire]
-                else:
-                    try:
-                        kwargs[pname] = read(path_params[wire])
-                    except RequestValidationError as exc:
-                        problems.append((index, exc.errors))
-        if query_steps:
-            _read_text(query_steps, request.query_params.getlist, kwargs, problems)
-        if header_steps:
-            _read_text(header_steps, request.headers.getlist, kwargs, problems)
-        if cookie_steps:
-            _read_text(cookie_steps, _cookie_getlist(request.cookies), kwargs, problems)
-        if body_step is not None:
-            await _read_body(body_step, request, kwargs, problems)
-        form: FormData | None = None
-        if form_steps or model_steps:
-            form = await _read_form(form_steps, model_steps, request, kwargs, problems)
-        if problems:
-            if form is not None:
-                await form.close()
-            return _invalid_request(problems, request)
-        tasks: BackgroundTasks | None = None
-        if injected:
-            for pname, kind in injected:
-                if kind == "request":
-                    kwargs[pname] = request
-                elif kind == "background":
-                    if tasks is None:
-                        tasks = BackgroundTasks()
-                    kwargs[pname] = tasks
-                else:
-                    kwargs[pname] = lifespan_state(request.scope, qualified)
-        handler = getattr(endpoint, name)
-        try:
-            if is_async:
-                result = await handler(**kwargs)
-            else:
-                result = await run_in_threadpool(handler, **kwargs)
-        except BaseException:
-            if form is not None:
-                with anyio.CancelScope(shield=True):
-                    await form.close()
-            raise
-        response: Response
-        if result is None:
-            response = Response(status_code=none_status)
-        elif isinstance(result, Response):
-            response = result
-        elif bodiless:
-            response = Response(status_code=status)
-        else:
-            try:
-                body = encode(result)
-            except Exception:
-                # NOTE: a value that is not of the declared type (a subclass, a dict for a
-                # model) is encoded as what it is; a value nothing can encode still fails.
-                body = encode_fn(type(result))(result)
-            response = _EncodedJSONResponse(body, status)
-        if wants_background and tasks is not None and tasks.tasks:
-            response.background = _then(response.background, tasks)
-        if form is not None:
-            # NOTE: the uploads stay open until the response and its background tasks are
-            # done with them; then they are closed, as the framework opened them.
-            response.background = _then(response.background, BackgroundTask(form.close))
-        return response
-
-    return invoke
-
-
-async def _read_body(
-    step: _BodyStep, request: Request, kwargs: dict[str, Any], problems: _Problems
-) -> None:
-    index, name, decode, structure, required = step
-    if _keys.MAX_BODY_SIZE in request.scope:
-        # A limiter is in force (max_body_size= on the app, a mount or the route): it counts.
-        raw = await request.body()
-    else:
-        raw = await _read_within(request, DEFAULT_MAX_BODY_SIZE)
-    if not raw:
-        if required:
-            problems.append((index, _missing(_BODY_LOC)))
-        return
-    try:
-        kwargs[name] = structure(decode(raw, _BODY_LOC), _BODY_LOC)
-    except RequestValidationError as exc:
-        problems.append((index, exc.errors))
-
-
-async def _read_within(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to pass ``limit`` bytes.
-
-    NOTE: the toolkit keeps Starlette's default of no limit; a typed JSON body, which the
-    framework itself decodes and holds, gets this safe default unless one is configured.
-    """
-    if declared_length_exceeds(request.scope, limit):
-        raise RequestBodyTooLarge(limit)
-    if "content-length" in request.headers:
-        # PERF: a declared length within the limit bounds the body (the server frames it
-        # by that length), so it is read whole, with no counting per chunk.
-        return await request.body()
-    chunks: list[bytes] = []
-    size = 0
-    async with contextlib.aclosing(request.stream()) as stream:
-        async for chunk in stream:
-            size += len(chunk)
-            if size > limit:
-                raise RequestBodyTooLarge(limit)
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _then(first: BackgroundTask | None, then: BackgroundTask) -> BackgroundTask:
-    return then if first is None else BackgroundTasks([first, then])
-
-
-async def _read_form(
-    steps: Sequence[tuple[int, str, str, str, bool, _Parse | None, Loc, bool]],
-    models: Sequence[tuple[int, str, _FormModel]],
-    request: Request,
-    kwargs: dict[str, Any],
-    problems: _Problems,
-) -> FormData:
-    form = await request.form()
-    for index, name, wire, kind, many, parse, loc, required in steps:
-        items = form.getlist(wire)
-        if not items:
-            if required:
-                problems.append((index, _missing(loc)))
-            continue
-        try:
-            kwargs[name] = await _form_value(items, kind, many, parse, loc)
-        except RequestValidationError as exc:
-            problems.append((index, exc.errors))
-    for index, name, model in models:
-        try:
-            kwargs[name] = await model.read(form)
-        except RequestValidationError as exc:
-            problems.append((index, exc.errors))
-    return form
-
-
-async def _form_value(
-    items: list[str | UploadFile], kind: str, many: bool, parse: _Parse | None, loc: Loc
-) -> Any:
-    """One form field's value from its (non-empty) items: text parsed, or the uploaded files
-    (their bytes for ``kind == "bytes"``); raises `RequestValidationError`."""
-    if parse is not None:
-        if all(isinstance(item, str) for item in items):
-            return parse(typing.cast(list[str], items), loc)
-        raise RequestValidationError([ErrorDetail(loc, "expected a text field", "type_error")])
-    files = [item for item in items if isinstance(item, UploadFile)]
-    if len(files) != len(items):
-        raise RequestValidationError([ErrorDetail(loc, "expected a file", "type_error")])
-    values: list[Any] = files
-    if kind == "bytes":
-        values = [await file.read() for file in files]
-    return values if many else values[0]
