@@ -43,6 +43,7 @@ from tests.contract_fixtures import local_definitions, rooms
 from tests.contract_fixtures.conflicts import duplicate_a, duplicate_b, shadowed, split_methods
 from tests.contract_fixtures.stateful import state as stateful
 from tests.contract_fixtures.todo.resources import todos, users
+from tests.todo_models import NewTodo
 
 TODO_PACKAGE = "tests.contract_fixtures.todo.resources"
 
@@ -575,7 +576,7 @@ def test_text_locations_report_every_problem(test_client_factory: TestClientFact
 
 
 class BodyAndQuery(HTTPEndpoint):
-    async def post(self, body: todos.NewTodo, limit: int = 50) -> todos.NewTodo:
+    async def post(self, body: NewTodo, limit: int = 50) -> NewTodo:
         return body
 
 
@@ -595,7 +596,7 @@ def test_422_has_the_documented_shape_with_every_problem(
 
 
 class QueryThenBody(HTTPEndpoint):
-    async def post(self, limit: int, body: todos.NewTodo) -> todos.NewTodo:
+    async def post(self, limit: int, body: NewTodo) -> NewTodo:
         return body
 
 

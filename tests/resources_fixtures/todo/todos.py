@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import attrs
-
 from framework import Header, HTTPEndpoint, HTTPException, Resource, raises, status_code
+from tests.todo_models import NewTodo, Todo
 
 resource = Resource(prefix="/todos", tags=["todos"])
 
 TODOS: dict[int, Todo] = {}
-
-
-@attrs.frozen
-class NewTodo:
-    title: str = attrs.field(validator=attrs.validators.max_len(200))
-    done: bool = False
-
-
-@attrs.frozen
-class Todo:
-    id: int
-    title: str
-    done: bool
 
 
 class TodoList(HTTPEndpoint):

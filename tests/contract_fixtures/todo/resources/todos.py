@@ -2,27 +2,13 @@
 
 from typing import Annotated
 
-import attrs
-
 from framework import Header, HTTPEndpoint, HTTPException, Resource, raises, status_code
+from tests.todo_models import NewTodo, Todo
 
 resource = Resource(prefix="/todos", tags=["todos"])  # optional, one per module
 
 STORE: dict[int, "Todo"] = {}
 SEEN_TRACES: list[str | None] = []
-
-
-@attrs.frozen
-class NewTodo:
-    title: str = attrs.field(validator=attrs.validators.max_len(200))
-    done: bool = False
-
-
-@attrs.frozen
-class Todo:
-    id: int
-    title: str
-    done: bool
 
 
 class TodoList(HTTPEndpoint):

@@ -32,6 +32,7 @@ from framework.typed.openapi import build_openapi, openapi_endpoint, openapi_res
 from framework.typed.plan import REQUIRED, Location, OperationPlan, ParameterPlan
 from framework.typed.signature import encoded_part
 from tests.conftest import TestClientFactory
+from tests.todo_models import NewTodo, Todo
 
 T = TypeVar("T")
 JSON = dict[str, Any]
@@ -50,21 +51,6 @@ class Color(enum.Enum):
 class Level(enum.IntEnum):
     LOW = 1
     HIGH = 2
-
-
-@attrs.frozen
-class NewTodo:
-    """What a client sends to create a todo."""
-
-    title: str = attrs.field(validator=attrs.validators.max_len(200))
-    done: bool = False
-
-
-@attrs.frozen
-class Todo:
-    id: int
-    title: str
-    done: bool
 
 
 @attrs.frozen

@@ -37,19 +37,7 @@ from framework.typed.plan import REQUIRED, HandlerDefinitionError, Location, Ope
 from framework.typed.resources import bind_http_route
 from framework.typed.signature import plan_operation, plan_websocket, template_for
 from framework.websockets import WebSocket
-
-
-@attrs.frozen
-class NewTodo:
-    title: str = attrs.field(validator=attrs.validators.max_len(200))
-    done: bool = False
-
-
-@attrs.frozen
-class Todo:
-    id: int
-    title: str
-    done: bool
+from tests.todo_models import NewTodo, Todo
 
 
 @attrs.define

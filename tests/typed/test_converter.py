@@ -20,6 +20,7 @@ from framework import _json
 from framework.typed.constraints import Constraints
 from framework.typed.converter import APIConverter, default_converter
 from framework.typed.errors import MAX_ERRORS, ErrorDetail, RequestValidationError, capped_errors
+from tests.todo_models import NewTodo
 
 converter = APIConverter()
 T = TypeVar("T")
@@ -50,12 +51,6 @@ class Name(str):
 @attrs.frozen
 class Tag:
     name: str = attrs.field(validator=attrs.validators.max_len(5))
-
-
-@attrs.frozen
-class NewTodo:
-    title: str = attrs.field(validator=attrs.validators.max_len(200))
-    done: bool = False
 
 
 @attrs.frozen

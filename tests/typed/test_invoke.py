@@ -32,21 +32,9 @@ from framework.typed.plan import HandlerDefinitionError, OperationPlan
 from framework.typed.resources import bind_http_route
 from framework.websockets import WebSocket
 from testing.client import TestClient
+from tests.todo_models import NewTodo, Todo
 
 TestClientFactory = Callable[..., TestClient]
-
-
-@attrs.frozen
-class NewTodo:
-    title: str = attrs.field(validator=attrs.validators.max_len(200))
-    done: bool = False
-
-
-@attrs.frozen
-class Todo:
-    id: int
-    title: str
-    done: bool
 
 
 @attrs.frozen
