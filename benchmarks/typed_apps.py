@@ -7,7 +7,6 @@ NOTE: no ``from __future__ import annotations`` here: FastAPI must see the real 
 handlers' locally defined pydantic models.
 """
 
-
 from collections.abc import Callable
 
 import attrs

@@ -32,6 +32,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'framework.exceptions' has no attribute {name!r}")
     return getattr(importlib.import_module("framework.typed.errors"), name)
 
+
 # PERF: one dict lookup instead of constructing an HTTPStatus (and catching its ValueError).
 _PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
 

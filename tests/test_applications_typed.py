@@ -153,9 +153,7 @@ def test_start_up_errors() -> None:
 def test_openapi_is_served_and_valid(test_client_factory: TestClientFactory) -> None:
     from tests.resources_fixtures.todo.extra import rooms
 
-    app = App(
-        resources=[todos, rooms], openapi_url="/openapi.json", title="Todo", version="2.0.0"
-    )
+    app = App(resources=[todos, rooms], openapi_url="/openapi.json", title="Todo", version="2.0.0")
     document = app.openapi()
     assert app.openapi() is document
     validate(document)

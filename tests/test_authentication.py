@@ -140,21 +140,6 @@ def client(test_client_factory: TestClientFactory) -> TestClient:
     return test_client_factory(make_app())
 
 
-def test_exported_names() -> None:
-    import framework.authentication
-
-    assert sorted(framework.authentication.__all__) == [
-        "AuthCredentials",
-        "AuthenticationBackend",
-        "AuthenticationError",
-        "BaseUser",
-        "SimpleUser",
-        "UnauthenticatedUser",
-        "has_required_scope",
-        "requires",
-    ]
-
-
 def test_unauthenticated_user(client: TestClient) -> None:
     response = client.get("/")
     assert response.json() == {"authenticated": False, "user": "", "scopes": []}

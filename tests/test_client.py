@@ -9,14 +9,12 @@ import httpx
 import pytest
 import sniffio
 
-import testing
 from framework.types import ASGIApp, Message, Receive, Scope, Send
 from framework.websockets import WebSocketDisconnect
 from testing.client import (
     AsyncTestClient,
     TestClient,
     WebSocketDenialResponse,
-    WebSocketTestSession,
 )
 
 TestClientFactory = Callable[..., TestClient]
@@ -92,21 +90,6 @@ def lifespan_app(
 
 
 # --- the package surface -------------------------------------------------------------------
-
-
-def test_package_exports() -> None:
-    assert testing.__all__ == [
-        "AsyncTestClient",
-        "TestClient",
-        "WebSocketDenialResponse",
-        "WebSocketTestSession",
-    ]
-    assert testing.TestClient is TestClient
-    assert testing.AsyncTestClient is AsyncTestClient
-    assert testing.WebSocketTestSession is WebSocketTestSession
-    assert testing.WebSocketDenialResponse is WebSocketDenialResponse
-    with pytest.raises(AttributeError, match="no attribute 'fuzz_everything'"):
-        _ = testing.fuzz_everything  # type: ignore[attr-defined]
 
 
 def test_client_is_an_httpx_client_not_a_test_class() -> None:

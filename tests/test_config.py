@@ -13,12 +13,6 @@ from framework.config import Config, Environ, EnvironError, environ
 from framework.datastructures import CommaSeparatedStrings, Secret
 
 
-def test_exported_names() -> None:
-    import framework.config
-
-    assert sorted(framework.config.__all__) == ["Config", "Environ", "EnvironError", "environ"]
-
-
 def test_module_environ_wraps_os_environ() -> None:
     assert isinstance(environ, Environ)
     assert environ._environ is os.environ

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framework import convertors
 from framework.convertors import (
     CONVERTOR_TYPES,
     Convertor,
@@ -21,21 +20,6 @@ from framework.convertors import (
     UUIDConvertor,
     register_url_convertor,
 )
-
-
-def test_exported_names() -> None:
-    assert set(convertors.__all__) == {
-        "CONVERTOR_TYPES",
-        "Convertor",
-        "FloatConvertor",
-        "IntegerConvertor",
-        "PARAMETER_PATTERN",
-        "PathConvertor",
-        "StringConvertor",
-        "UUIDConvertor",
-        "path_convertors",
-        "register_url_convertor",
-    }
 
 
 def test_builtin_convertor_types() -> None:

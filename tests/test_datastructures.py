@@ -35,26 +35,6 @@ from framework.types import Scope
 T = TypeVar("T")
 
 
-def test_public_names() -> None:
-    assert sorted(framework.datastructures.__all__) == sorted(
-        [
-            "URL",
-            "Address",
-            "CommaSeparatedStrings",
-            "FormData",
-            "Headers",
-            "ImmutableMultiDict",
-            "MultiDict",
-            "MutableHeaders",
-            "QueryParams",
-            "Secret",
-            "State",
-            "URLPath",
-            "UploadFile",
-        ]
-    )
-
-
 # --- URL -------------------------------------------------------------------------------------
 
 

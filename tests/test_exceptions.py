@@ -21,7 +21,7 @@ def test_http_exception_repr_uses_the_subclass_name() -> None:
     class TeapotError(HTTPException):
         pass
 
-    assert repr(TeapotError(418)) == "TeapotError(status_code=418, detail=\"I'm a Teapot\")"
+    assert repr(TeapotError(418)) == 'TeapotError(status_code=418, detail="I\'m a Teapot")'
 
 
 def test_http_exception_unknown_status_has_an_empty_detail() -> None:

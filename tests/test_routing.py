@@ -218,22 +218,6 @@ def _run(app: Any, scope: Scope) -> tuple[Any, ...]:
 # --- Exported surface, Match, NoMatchFound ---------------------------------------------------
 
 
-def test_exported_names() -> None:
-    assert set(routing.__all__) == {
-        "BaseRoute",
-        "Host",
-        "Match",
-        "Mount",
-        "NoMatchFound",
-        "Route",
-        "Router",
-        "WebSocketRoute",
-        "compile_path",
-        "request_response",
-        "websocket_session",
-    }
-
-
 def test_match_values() -> None:
     assert [(m.name, m.value) for m in Match] == [("NONE", 0), ("PARTIAL", 1), ("FULL", 2)]
 

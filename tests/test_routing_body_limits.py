@@ -29,9 +29,7 @@ def chunks(*sizes: int) -> Iterator[bytes]:
 
 @pytest.fixture
 def client(test_client_factory: TestClientFactory) -> TestClient:
-    router = Router(
-        routes=[Route("/router", echo_length, methods=["POST"])], max_body_size=5
-    )
+    router = Router(routes=[Route("/router", echo_length, methods=["POST"])], max_body_size=5)
     app = App(
         routes=[
             Route("/small", echo_length, methods=["POST"], max_body_size=10),

@@ -56,16 +56,6 @@ def make_app(directory: Path | str, **options: Any) -> App:
     return App(routes=[Mount("/static", app=StaticFiles(directory=directory, **options))])
 
 
-def test_exported_names() -> None:
-    import framework.staticfiles
-
-    assert sorted(framework.staticfiles.__all__) == [
-        "NotModifiedResponse",
-        "PathLike",
-        "StaticFiles",
-    ]
-
-
 def test_serves_file(tree: Path, test_client_factory: TestClientFactory) -> None:
     client = test_client_factory(make_app(tree))
     response = client.get("/static/example.txt")

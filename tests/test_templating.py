@@ -43,12 +43,6 @@ def make_app(endpoint: Callable[[Request], Any]) -> App:
     return App(routes=[Route("/", endpoint), Route("/users/{user_id:int}", user, name="user")])
 
 
-def test_exported_names() -> None:
-    import framework.templating
-
-    assert framework.templating.__all__ == ["Jinja2Templates"]
-
-
 def test_template_response(template_dir: Path, test_client_factory: TestClientFactory) -> None:
     templates = Jinja2Templates(directory=template_dir)
 

@@ -67,12 +67,6 @@ def make_app(**options: Any) -> App:
     )
 
 
-def test_exported_names() -> None:
-    import framework.middleware.authentication
-
-    assert framework.middleware.authentication.__all__ == ["AuthenticationMiddleware"]
-
-
 def test_sets_user_and_auth(test_client_factory: TestClientFactory) -> None:
     client = test_client_factory(make_app())
     assert client.get("/").json() == {

@@ -98,16 +98,6 @@ def bounded(app: ASGIApp) -> ASGIApp:
     return wrapper
 
 
-def test_exported_names() -> None:
-    import framework.middleware.base
-
-    assert sorted(framework.middleware.base.__all__) == [
-        "BaseHTTPMiddleware",
-        "DispatchFunction",
-        "RequestResponseEndpoint",
-    ]
-
-
 def test_custom_middleware(test_client_factory: TestClientFactory) -> None:
     client = test_client_factory(make_app(Middleware(CustomHeader)))
     response = client.get("/")
