@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import tokenize
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import attrs
 import pytest
 from mypy import api as mypy_api
 
+RECURSION_LIMIT_AT_IMPORT = sys.getrecursionlimit()
 ROOT = Path(__file__).resolve().parent.parent
 TYPING_DIR = ROOT / "tests" / "typing"
 PASS_FILES = sorted(TYPING_DIR.glob("pass_*.py"))
@@ -112,19 +114,25 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> MypyReport:
     # of the files (``tests.typing.pass_...``, which revealed types spell out) are relative to it.
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)
-        stdout, stderr, exit_status = mypy_api.run(
-            [
-                "--config-file",
-                "pyproject.toml",
-                "--strict",
-                "--show-error-codes",
-                "--no-error-summary",
-                "--hide-error-context",
-                "--cache-dir",
-                str(cache),
-                *files,
-            ]
-        )
+        # NOTE: mypy raises the interpreter's recursion limit for good; without the restore,
+        # every later test in this process would run under mypy's limit instead of Python's.
+        limit = sys.getrecursionlimit()
+        try:
+            stdout, stderr, exit_status = mypy_api.run(
+                [
+                    "--config-file",
+                    "pyproject.toml",
+                    "--strict",
+                    "--show-error-codes",
+                    "--no-error-summary",
+                    "--hide-error-context",
+                    "--cache-dir",
+                    str(cache),
+                    *files,
+                ]
+            )
+        finally:
+            sys.setrecursionlimit(limit)
     # Exit status 2 is a crash or a bad command line, not a verdict on the files.
     assert exit_status in (0, 1), stderr or stdout
     assert not stderr, stderr
@@ -194,3 +202,9 @@ def test_report_is_split_per_file() -> None:
         "tests/typing/pass_b.py": Expectations(set(), {7: "builtins.int"}),
     }
     assert parsed.unparsed == ["mypy crashed"]
+
+
+def test_the_mypy_run_leaves_the_recursion_limit_alone(report: MypyReport) -> None:
+    # Regression: mypy's raised limit leaked into the rest of the suite, and a converter test
+    # that expects deep nesting to be refused passed or failed with the test order.
+    assert sys.getrecursionlimit() == RECURSION_LIMIT_AT_IMPORT
