@@ -155,7 +155,7 @@ class Engine:
         self.failures: dict[tuple[Any, ...], Failure] = {}
         self.summaries: dict[str, OperationSummary] = {}
         self.operations = {f"{p.method} {p.path_format}": p for p in app.operation_plans}
-        self.websockets = {f"WS {_template(p.path)}": p for p in app.websocket_plans}
+        self.websockets = dict(zip(self.websocket_names(app), app.websocket_plans, strict=True))
         for name, plan in self.operations.items():
             self.summaries[name] = OperationSummary(name, tuple(r.status for r in plan.responses))
         for name in self.websockets:
@@ -164,6 +164,11 @@ class Engine:
             name: RequestStrategies(plan, converter, self.strategies, body_limit=app.max_body_size)
             for name, plan in self.operations.items()
         }
+
+    @staticmethod
+    def websocket_names(app: App) -> list[str]:
+        """``WS /path`` of each planned WebSocket route of ``app``, in route order."""
+        return [f"WS {_template(plan.path)}" for plan in app.websocket_plans]
 
     # --- the event loop and the lifespan
 

@@ -26,7 +26,7 @@ from typing import Any, get_args
 
 import attrs
 import orjson
-from hypothesis import find, settings
+from hypothesis import find, reject, settings
 from hypothesis import strategies as st
 
 from framework.convertors import FloatConvertor, IntegerConvertor
@@ -308,8 +308,7 @@ class _Values:
             try:
                 return cls(**kwargs)
             except Exception:  # a validator the plan could not read refused the values
-                st.assume(False)  # type: ignore[attr-defined]
-                raise
+                reject()
 
         return build()
 
@@ -558,8 +557,9 @@ class Mutation:
 
     def describe(self) -> str:
         target = self.target
-        where = "body" if target is None else f"{target.location.value} {target.wire_name}"
-        return f"{where}: {self.what}"
+        if target is None or target.location is Location.BODY:
+            return f"body: {self.what}"
+        return f"{target.location.value} {target.wire_name}: {self.what}"
 
 
 class _Missing:
