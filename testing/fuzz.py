@@ -60,6 +60,7 @@ __all__ = ["Engine", "FuzzError", "fuzz"]
 
 _TIMEOUT = 10.0
 _STATEFUL_STEPS = 12
+_ROUNDS = 4
 _NOT_IDENTIFIER = re.compile(r"\W")
 _PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -332,6 +333,19 @@ class Engine:
         self._collect(lambda: run_state_machine_as_test(machine, settings=configured), "stateful")
 
     def _collect(self, run: Callable[[], None], name: str) -> None:
+        """Run ``run`` until it finds no new bug (at most `_ROUNDS` times).
+
+        NOTE: Hypothesis stops generating soon after its first failure (twice the calls it took
+        to find the last one), so one shallow bug would hide every deeper one; a known bug is
+        not raised again, so each further round explores as far as a clean run does.
+        """
+        for _ in range(_ROUNDS):
+            known = len(self.failures)
+            self._collect_once(run, name)
+            if len(self.failures) == known:
+                return
+
+    def _collect_once(self, run: Callable[[], None], name: str) -> None:
         try:
             run()
         except Exception as error:

@@ -11,6 +11,7 @@ just created can be fetched) and `use_after_free` (what was just deleted is gone
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import typing
 from collections.abc import Hashable, Sequence
@@ -171,35 +172,43 @@ def _bundle_name(key: Hashable) -> str:
     return "ids_" + hashlib.sha1(repr(key).encode()).hexdigest()[:10]
 
 
-class _Machine(RuleBasedStateMachine):
-    """Base of the generated machines: the engine, and the steps of the current sequence."""
+class _Sequence:
+    """The steps of one sequence; a failure carries them all. Inside Hypothesis (``raising``)
+    a new bug is raised to be shrunk; in the deterministic phase it is recorded as found."""
 
-    engine: Engine
-
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, engine: Engine, *, raising: bool) -> None:
+        self.engine = engine
+        self.raising = raising
         self.steps: list[Step] = []
 
     def step(self, case: Case, operation: str) -> Exchange:
         engine = self.engine
         exchange = engine.send(case)
         self.steps.append(Step(case, exchange))
-        engine.raise_new(
-            _with_steps(
-                engine.judge(case, exchange, engine.operations[operation], None), self.steps
-            )
-        )
+        failure = engine.judge(case, exchange, engine.operations[operation], None)
+        if failure is not None:
+            self._found(attrs.evolve(failure, steps=tuple(self.steps)))
         return exchange
 
-    def expect(self, check: str, case: Case, exchange: Exchange, message: str | None) -> None:
-        if message is None or check not in self.engine.checks:
-            return
-        failure = Failure(check, case.operation, message, case, exchange, tuple(self.steps))
-        self.engine.raise_new(failure)
+    def expect(self, check: str, case: Case, exchange: Exchange, message: str) -> None:
+        if check in self.engine.checks:
+            self._found(Failure(check, case.operation, message, case, exchange, tuple(self.steps)))
+
+    def _found(self, failure: Failure) -> None:
+        if self.raising:
+            self.engine.raise_new(failure)
+        else:
+            self.engine.record(failure)
 
 
-def _with_steps(failure: Failure | None, steps: list[Step]) -> Failure | None:
-    return None if failure is None else attrs.evolve(failure, steps=tuple(steps))
+class _Machine(RuleBasedStateMachine):
+    """Base of the generated machines: the engine, and the current sequence."""
+
+    engine: Engine
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sequence = _Sequence(self.engine, raising=True)
 
 
 class _Builder:
@@ -229,10 +238,14 @@ class _Builder:
                 found.setdefault(link.key, link)
         return found
 
-    def request(self, operation: str, data: st.DataObject, ids: dict[Link, Any]) -> Case:
-        """A valid request to ``operation`` with each linked parameter set to its drawn id."""
+    def request(self, operation: str, data: st.DataObject | None, ids: dict[Link, Any]) -> Case:
+        """A valid request to ``operation`` with each linked parameter set to its id; the other
+        parameters drawn from ``data``, or at their simplest without it."""
         requests = self.engine.requests[operation]
-        parts = data.draw(requests.parts(optional=st.booleans()))
+        if data is None:
+            parts = list(requests.simplest_parts())
+        else:
+            parts = data.draw(requests.parts(optional=st.booleans()))
         for link, value in ids.items():
             parameter = next(p for p in requests.parameters if p.name == link.parameter)
             parts = _linked(parts, parameter, link, value, requests)
@@ -270,17 +283,17 @@ class _Builder:
         def call(machine: _Machine, data: st.DataObject, **drawn: Any) -> Any:
             ids = {link: drawn[f"id_{index}"] for index, link in enumerate(taken)}
             case = builder.request(operation, data, ids)
-            exchange = machine.step(case, operation)
+            exchange = machine.sequence.step(case, operation)
             success = 200 <= exchange.status < 300
             if deletes and success:
-                builder.follow_delete(machine, data, in_path[0].key, ids[in_path[0]])
+                builder.follow_delete(machine.sequence, data, in_path[0].key, ids[in_path[0]])
             if not targets:
                 return None
             field, key = gives[0]
             value = _field_of(exchange, field) if success else None
             if value is None:
                 return multiple()
-            builder.follow_create(machine, data, key, value)
+            builder.follow_create(machine.sequence, data, key, value)
             return value
 
         call.__name__ = _identifier(operation)
@@ -289,30 +302,65 @@ class _Builder:
         return rule(**arguments)(call)  # type: ignore[no-untyped-call]
 
     def follow_create(
-        self, machine: _Machine, data: st.DataObject, key: Hashable, value: Any
+        self, sequence: _Sequence, data: st.DataObject | None, key: Hashable, value: Any
     ) -> None:
         """After a create: the linked GET finds the new resource (`resource_available`)."""
         getter = self.getters.get(key)
         if getter is None:
             return
         case = self.request(getter.operation, data, {getter: value})
-        exchange = machine.step(case, getter.operation)
+        exchange = sequence.step(case, getter.operation)
         if exchange.status == 404:
             message = f"{text_of(value)} was just created, but the GET answers 404"
-            machine.expect("resource_available", case, exchange, message)
+            sequence.expect("resource_available", case, exchange, message)
 
     def follow_delete(
-        self, machine: _Machine, data: st.DataObject, key: Hashable, value: Any
+        self, sequence: _Sequence, data: st.DataObject | None, key: Hashable, value: Any
     ) -> None:
         """After a delete: the linked GET no longer finds the resource (`use_after_free`)."""
         getter = self.getters.get(key)
         if getter is None:
             return
         case = self.request(getter.operation, data, {getter: value})
-        exchange = machine.step(case, getter.operation)
+        exchange = sequence.step(case, getter.operation)
         if 200 <= exchange.status < 300:
             message = f"{text_of(value)} was deleted, but the GET answers {exchange.status}"
-            machine.expect("use_after_free", case, exchange, message)
+            sequence.expect("use_after_free", case, exchange, message)
+
+    def boundary(self) -> None:
+        """The deterministic phase: each valid boundary request of each operation that creates
+        a resource (it takes no ids), then every operation that takes that one id, with the
+        simplest other values, and last each DELETE of it."""
+        engine = self.engine
+        per_operation = collections.Counter(link.operation for link in self.links)
+        taking: dict[Hashable, list[Link]] = {}
+        for link in self.links:
+            if per_operation[link.operation] == 1:
+                taking.setdefault(link.key, []).append(link)
+        for producer in self.producers:
+            if any(link.operation == producer.operation for link in self.links):
+                continue
+            field, key = producer.fields[0]
+            consumers = sorted(
+                taking.get(key, []),
+                key=lambda link: engine.operations[link.operation].method == "DELETE",
+            )
+            for case in engine.requests[producer.operation].boundary():
+                if not case.valid:
+                    continue
+                sequence = _Sequence(engine, raising=False)
+                exchange = sequence.step(case, producer.operation)
+                value = _field_of(exchange, field) if 200 <= exchange.status < 300 else None
+                if value is None:
+                    continue
+                self.follow_create(sequence, None, key, value)
+                for link in consumers:
+                    step = sequence.step(
+                        self.request(link.operation, None, {link: value}), link.operation
+                    )
+                    deleted = engine.operations[link.operation].method == "DELETE"
+                    if deleted and link.body_field is None and 200 <= step.status < 300:
+                        self.follow_delete(sequence, None, key, value)
 
 
 def _identifier(operation: str) -> str:
@@ -352,6 +400,7 @@ def _linked(
 def fuzz_stateful(engine: Engine) -> None:
     """Run the state machine of ``engine``'s app, recording every distinct failure."""
     builder = _Builder(engine)
+    builder.boundary()
     rules = builder.rules()
     if not rules:
         return

@@ -134,10 +134,16 @@ def _integers(limits: Constraints) -> st.SearchStrategy[int]:
         high = None if high is None else high // factor
         return st.integers(low, high).map(lambda n: n * factor)
     return (
-        st.one_of(st.sampled_from(sorted(set(edges))), st.integers(low, high))
+        st.one_of(st.sampled_from(sorted(set(edges), key=_simpler_int)), st.integers(low, high))
         if edges
         else (st.integers(low, high))
     )
+
+
+def _simpler_int(number: int) -> tuple[int, bool]:
+    """Zero first, then by size, a positive before its negative: the order Hypothesis shrinks
+    towards, so that the simplest value drawn is the one a shrunk failure would show."""
+    return abs(number), number < 0
 
 
 def _floats(limits: Constraints) -> st.SearchStrategy[float]:
@@ -187,7 +193,7 @@ def _texts(limits: Constraints, alphabet: st.SearchStrategy[str] | None) -> st.S
         edges.append("z" * high)
     if low:
         edges.append("z" * low)
-    return st.one_of(st.sampled_from(sorted(set(edges))), plain) if edges else plain
+    return st.one_of(st.sampled_from(sorted(set(edges), key=len)), plain) if edges else plain
 
 
 def _fits(text: str, alphabet: st.SearchStrategy[str] | None) -> bool:
@@ -607,6 +613,7 @@ class RequestStrategies:
         )
         self._values = {p.name: self._value(p) for p in self.parameters}
         self.mutations = tuple(self._mutations())
+        self._simplest_values: dict[str, Any] | None = None
 
     # valid values of one parameter, as the handler receives them
 
@@ -832,23 +839,35 @@ class RequestStrategies:
                     parameter, f"field {field.wire_name}: {what}", (field.wire_name, text)
                 )
 
+    def _simplest(self) -> dict[str, Any]:
+        if self._simplest_values is None:
+            self._simplest_values = {p.name: _example(self.value(p)) for p in self.parameters}
+        return self._simplest_values
+
+    def simplest_parts(self) -> list[Part]:
+        """Every required parameter at its simplest value: the request all others vary."""
+        simplest = self._simplest()
+        return [self.part(p, simplest[p.name]) for p in self.parameters if p.required]
+
     def boundary(self) -> list[Case]:
         """The deterministic first phase: every required parameter at its simplest value, then
         each edge value of each parameter in turn (its bounds, empty and one-element collections,
         each optional parameter alone, each choice), then each mutation once."""
-        simplest = {p.name: _example(self.value(p)) for p in self.parameters}
+        simplest = self._simplest()
         required = [p for p in self.parameters if p.required]
 
         def with_value(parameter: ParameterPlan, value: Any) -> Case:
             others = [self.part(p, simplest[p.name]) for p in required if p is not parameter]
             return self.case([*others, self.part(parameter, value)])
 
-        base_parts = [self.part(p, simplest[p.name]) for p in required]
+        base_parts = self.simplest_parts()
         cases = [self.case(base_parts)]
         for parameter in self.parameters:
             if parameter.location is Location.FILE or parameter.name in self._overrides:
                 continue
             edges = _edge_values(parameter.annotation, parameter.constraints)
+            if parameter.location is Location.BODY:
+                edges += _model_edges(simplest[parameter.name])
             if not parameter.required:
                 edges.insert(0, simplest[parameter.name])
             for value in edges:
@@ -933,6 +952,24 @@ def _edge_values(tp: Any, limits: Constraints) -> list[Any]:
     if optional:
         found.append(None)
     return [value for value in found if _fits_type(value, kind, limits)]
+
+
+def _model_edges(instance: Any) -> list[Any]:
+    """``instance`` (an attrs model) with one field at a time at each of its edge values."""
+    if not attrs.has(type(instance)):
+        return []
+    hints = typing.get_type_hints(type(instance), include_extras=True)
+    found = []
+    for attribute in attrs.fields(type(instance)):
+        if not attribute.init:
+            continue
+        tp = hints.get(attribute.name, attribute.type)
+        for value in _edge_values(tp, constraints_from_attribute(attribute)):
+            try:
+                found.append(attrs.evolve(instance, **{attribute.alias or attribute.name: value}))
+            except Exception:  # a validator the plan could not read refuses it
+                continue
+    return found
 
 
 def _fits_type(value: Any, kind: Any, limits: Constraints) -> bool:
