@@ -26,6 +26,7 @@ __all__ = [
     "allow_header",
     "check",
     "content_type_declared",
+    "exception_name",
     "negative_data_rejected",
     "not_a_server_error",
     "positive_data_accepted",
@@ -88,13 +89,20 @@ def _is_validation_error(exchange: Exchange) -> bool:
     return isinstance(detail, list)
 
 
+def exception_name(error: BaseException) -> str:
+    """``struct.error``, ``ValueError``: the exception's type as the user would import it."""
+    kind = type(error)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
 @check
 def not_a_server_error(context: Context) -> str | None:
     """The app answers, without a 5xx and without an exception escaping it."""
     exchange = context.exchange
     if exchange.exception is not None:
         where = f" at {exchange.error_at}" if exchange.error_at else ""
-        return f"{type(exchange.exception).__name__}: {exchange.exception}{where}"
+        return f"{exception_name(exchange.exception)}: {exchange.exception}{where}"
     if exchange.status == 0:
         return "no response"
     if exchange.status >= 500:

@@ -43,7 +43,7 @@ from framework.types import ASGIApp, Message
 from framework.websockets import DEFAULT_MAX_MESSAGE_SIZE
 from testing._lifespan import LifespanDriver
 from testing._wire import http_request, websocket_scope
-from testing.checks import CHECKS, Context, selected
+from testing.checks import CHECKS, Context, exception_name, selected
 from testing.report import NO_JSON, Case, Exchange, Failure, FuzzReport, OperationSummary
 from testing.strategies import (
     Overrides,
@@ -536,7 +536,7 @@ _DOCUMENTED_CLOSE_CODES = frozenset({1000, 1001, 1003, 1007, 1008, 1009, 1010, 1
 def _session_problem(exchange: Exchange) -> str | None:
     if exchange.exception is not None:
         where = f" at {exchange.error_at}" if exchange.error_at else ""
-        return f"{type(exchange.exception).__name__}: {exchange.exception}{where}"
+        return f"{exception_name(exchange.exception)}: {exchange.exception}{where}"
     code = exchange.status
     if code == 1011:
         return "closed with 1011 (internal error)"

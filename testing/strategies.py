@@ -844,6 +844,11 @@ class RequestStrategies:
             self._simplest_values = {p.name: _example(self.value(p)) for p in self.parameters}
         return self._simplest_values
 
+    def _overridden(self, parameter: ParameterPlan) -> bool:
+        """Whether the user's strategy gives ``parameter``'s values (edge values included)."""
+        kind = _kind(parameter.annotation)
+        return parameter.name in self._overrides or (_hashable(kind) and kind in self._overrides)
+
     def simplest_parts(self) -> list[Part]:
         """Every required parameter at its simplest value: the request all others vary."""
         simplest = self._simplest()
@@ -863,7 +868,7 @@ class RequestStrategies:
         base_parts = self.simplest_parts()
         cases = [self.case(base_parts)]
         for parameter in self.parameters:
-            if parameter.location is Location.FILE or parameter.name in self._overrides:
+            if parameter.location is Location.FILE or self._overridden(parameter):
                 continue
             edges = _edge_values(parameter.annotation, parameter.constraints)
             if parameter.location is Location.BODY:

@@ -34,7 +34,7 @@ from framework import (
     status_code,
 )
 
-__all__ = ["BUGS", "Bug", "ZooState", "make_zoo"]
+__all__ = ["BUGS", "Bug", "ZooState", "app", "fixed_app", "make_zoo"]
 
 
 @attrs.frozen
@@ -599,7 +599,8 @@ def make_zoo(*, bugs: Iterable[str] | None = None) -> App:
     if unknown:
         raise ValueError(f"unknown bugs: {sorted(unknown)}")
     routes: list[Route | WebSocketRoute] = [
-        Route(path, buggy if name in on else fixed) for name, (path, buggy, fixed) in _ROUTES.items()
+        Route(path, buggy if name in on else fixed)
+        for name, (path, buggy, fixed) in _ROUTES.items()
     ]
     routes += [
         Route("/things", Things),
@@ -609,3 +610,10 @@ def make_zoo(*, bugs: Iterable[str] | None = None) -> App:
         WebSocketRoute("/ws/counter", CounterBuggy if "websocket_crash" in on else CounterFixed),
     ]
     return App(routes=routes, lifespan=_lifespan(), title="Zoo")
+
+
+app = make_zoo()
+"""The zoo with every bug, for ``--fuzz-app tests.testing.zoo:app``."""
+
+fixed_app = make_zoo(bugs=())
+"""The zoo with every bug fixed."""
