@@ -1,7 +1,7 @@
-"""Testing tools for apps built with ``framework``: in-process test clients.
+"""Testing tools for apps built with ``framework``: in-process test clients and the fuzzer.
 
-The clients are imported on first use, so that ``import testing`` stays cheap for tools
-that only need other parts of the package.
+Every name is imported on first use, so that ``import testing`` stays cheap for tools that
+only need other parts of the package (the fuzzer brings in Hypothesis).
 """
 
 from __future__ import annotations
@@ -16,8 +16,19 @@ if TYPE_CHECKING:
         WebSocketDenialResponse,
         WebSocketTestSession,
     )
+    from testing.fuzz import fuzz
+    from testing.report import FuzzReport
 
-__all__ = ["AsyncTestClient", "TestClient", "WebSocketDenialResponse", "WebSocketTestSession"]
+__all__ = [
+    "AsyncTestClient",
+    "FuzzReport",
+    "TestClient",
+    "WebSocketDenialResponse",
+    "WebSocketTestSession",
+    "fuzz",
+]
+
+_HOMES = {"fuzz": "testing.fuzz", "FuzzReport": "testing.report"}
 
 
 if not TYPE_CHECKING:
@@ -26,5 +37,5 @@ if not TYPE_CHECKING:
 
     def __getattr__(name: str) -> Any:
         if name in __all__:
-            return getattr(importlib.import_module("testing.client"), name)
+            return getattr(importlib.import_module(_HOMES.get(name, "testing.client")), name)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -244,7 +244,7 @@ class Failure:
     """One distinct bug: the check it broke, on which operation, and the minimal request.
 
     ``steps`` holds, for a stateful failure, the whole sequence that led to it (the last step
-    is ``case``).
+    is ``case``); ``found_after`` is when the run first saw the bug (seconds after it began).
     """
 
     check: str
@@ -253,6 +253,7 @@ class Failure:
     case: Case
     exchange: Exchange
     steps: tuple[Step, ...] = ()
+    found_after: float | None = attrs.field(default=None, eq=False)
 
     @property
     def key(self) -> tuple[str, str, str | None, str | None]:

@@ -208,6 +208,9 @@ class _Machine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        # NOTE: each sequence starts from a fresh app, so that a shrunk sequence replays against
+        # the state it was found in, and its reproduction needs nothing that came before.
+        self.engine.restart()
         self.sequence = _Sequence(self.engine, raising=True)
 
 
@@ -242,10 +245,7 @@ class _Builder:
         """A valid request to ``operation`` with each linked parameter set to its id; the other
         parameters drawn from ``data``, or at their simplest without it."""
         requests = self.engine.requests[operation]
-        if data is None:
-            parts = list(requests.simplest_parts())
-        else:
-            parts = data.draw(requests.parts(optional=st.booleans()))
+        parts = requests.simplest_parts() if data is None else data.draw(requests.parts())
         for link, value in ids.items():
             parameter = next(p for p in requests.parameters if p.name == link.parameter)
             parts = _linked(parts, parameter, link, value, requests)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -10,6 +11,10 @@ if TYPE_CHECKING:
     from testing.client import TestClient
 
 TestClientFactory = Callable[..., "TestClient"]
+
+# NOTE: `pytest --fuzz-routes` fuzzes examples.todo.app:app (fuzz_apps in pyproject.toml); for
+# the test run its database lives in memory, not in a todo.sqlite3 in the working directory.
+os.environ.setdefault("TODO_DB", ":memory:")
 
 
 @pytest.fixture(

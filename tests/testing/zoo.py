@@ -609,7 +609,8 @@ def make_zoo(*, bugs: Iterable[str] | None = None) -> App:
         Route("/widgets/{widget_id:int}", WidgetItem),
         WebSocketRoute("/ws/counter", CounterBuggy if "websocket_crash" in on else CounterFixed),
     ]
-    return App(routes=routes, lifespan=_lifespan(), title="Zoo")
+    # NOTE: the document is served for tools that need one (the benchmark's Schemathesis run).
+    return App(routes=routes, lifespan=_lifespan(), title="Zoo", openapi_url="/openapi.json")
 
 
 app = make_zoo()
