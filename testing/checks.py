@@ -126,7 +126,13 @@ def status_code_declared(context: Context) -> str | None:
 
 def _declares_json(plan: OperationPlan, status: int) -> bool | None:
     planned = plan.response(status)
-    return None if planned is None else planned.body is not None
+    if planned is None:
+        return None
+    if status == plan.status_code and plan.encoded_type != plan.return_type:
+        # NOTE: the handler may also return a Response of its own (``-> Item | HTMLResponse``),
+        # of any media type and body; only what the framework encodes is checked.
+        return None
+    return planned.body is not None
 
 
 @check
@@ -154,6 +160,8 @@ def response_conforms(context: Context) -> str | None:
     exchange = context.exchange
     planned = context.plan.response(exchange.status)
     if planned is None or context.allowed is not None:
+        return None
+    if _declares_json(context.plan, exchange.status) is None:
         return None
     if planned.body is None:
         if exchange.body and exchange.status in BODILESS_STATUSES:

@@ -274,6 +274,9 @@ def _type_text(tp: Any) -> str:
 
 
 def _fits_convertor(produced: type, annotation: Any) -> bool:
+    # A NewType is its supertype at run time: ``BookId`` takes what ``{book_id:int}`` gives.
+    while getattr(annotation, "__supertype__", None) is not None:
+        annotation = split_annotated(annotation.__supertype__)[0]
     if annotation in _DYNAMIC:
         return True
     return isinstance(annotation, type) and issubclass(produced, annotation)

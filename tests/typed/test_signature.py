@@ -6,12 +6,13 @@
 import decimal
 import enum
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NewType
 
 import annotated_types
 import attrs
 import pytest
 
+from framework.applications import App
 from framework.background import BackgroundTasks
 from framework.convertors import CONVERTOR_TYPES, Convertor
 from framework.datastructures import UploadFile
@@ -37,6 +38,7 @@ from framework.typed.plan import REQUIRED, HandlerDefinitionError, Location, Ope
 from framework.typed.resources import bind_http_route
 from framework.typed.signature import plan_operation, plan_websocket, template_for
 from framework.websockets import WebSocket
+from testing.client import TestClient
 from tests.todo_models import NewTodo, Todo
 
 
@@ -803,3 +805,19 @@ def test_websocket_invalid_path() -> None:
 
     with pytest.raises(HandlerDefinitionError, match="is invalid"):
         plan_websocket(Any_, "/{x:nope}", route_name="x")
+
+
+BookId = NewType("BookId", int)
+
+
+class BookById(HTTPEndpoint):
+    async def get(self, book_id: BookId) -> int:
+        return book_id
+
+
+def test_a_new_type_over_the_convertors_type_fits_it() -> None:
+    # Regression: BookId = NewType("BookId", int) on {book_id:int} was refused at start-up.
+    client = TestClient(App(routes=[Route("/books/{book_id:int}", BookById)]))
+    response = client.get("/books/5")
+    assert response.status_code == 200
+    assert response.json() == 5
