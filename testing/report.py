@@ -24,6 +24,7 @@ __all__ = [
     "FuzzReport",
     "OperationSummary",
     "Step",
+    "short_bytes",
 ]
 
 _EXCERPT = 300
@@ -37,6 +38,13 @@ class _NoJSON:
 
 NO_JSON: Any = _NoJSON()
 """A case's ``json`` when its body is not JSON (none, raw bytes or a form)."""
+
+
+def short_bytes(data: bytes | None) -> str:
+    """``repr`` of ``data``, or its size alone when it is long (an oversized body)."""
+    if data is None or len(data) <= _EXCERPT:
+        return repr(data)
+    return f"<{len(data)} bytes: {data[:20]!r}...>"
 
 
 @attrs.frozen
@@ -58,7 +66,7 @@ class Case:
     headers: tuple[tuple[str, str], ...] = ()
     cookies: tuple[tuple[str, str], ...] = ()
     json: Any = NO_JSON
-    content: bytes | None = None
+    content: bytes | None = attrs.field(default=None, repr=short_bytes)
     media_type: str | None = None
     form: tuple[tuple[str, str], ...] = ()
     files: tuple[tuple[str, str, bytes, str], ...] = ()

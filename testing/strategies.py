@@ -18,6 +18,7 @@ import datetime
 import decimal
 import enum
 import functools
+import io
 import math
 import re
 import typing
@@ -31,6 +32,7 @@ from hypothesis import HealthCheck, Phase, find, reject, settings
 from hypothesis import strategies as st
 
 from framework.convertors import FloatConvertor, IntegerConvertor
+from framework.datastructures import UploadFile
 from framework.typed._typeinfo import (
     DICT_ORIGINS,
     LIST_ORIGINS,
@@ -58,7 +60,7 @@ from framework.typed.plan import (
     ParameterPlan,
     WebSocketPlan,
 )
-from testing.report import NO_JSON, Case
+from testing.report import NO_JSON, Case, short_bytes
 
 __all__ = [
     "EDGE_FLOATS",
@@ -256,6 +258,10 @@ class _Values:
             return st.times()
         if base is uuid.UUID:
             return st.uuids()
+        if base is UploadFile:
+            # NOTE: a form model's files are drawn as files (see RequestStrategies.part); the
+            # model itself only needs something to be built with.
+            return st.builds(lambda: UploadFile(io.BytesIO(b""), filename="placeholder"))
         if base is Any or base is object:
             return _json_scalars
         if is_literal(base):
@@ -583,7 +589,7 @@ MISSING: Any = _Missing()
 class RawBody:
     """A `Mutation` change: send these bytes as the body."""
 
-    content: bytes
+    content: bytes = attrs.field(repr=short_bytes)
     media_type: str
 
 
@@ -617,6 +623,7 @@ class RequestStrategies:
         self.mutations = tuple(self._mutations())
         self._simplest_values: dict[str, Any] | None = None
         self._parts: st.SearchStrategy[list[Part]] | None = None
+        self._simplest_parts: dict[str, Part] = {}
 
     # valid values of one parameter, as the handler receives them
 
@@ -744,17 +751,14 @@ class RequestStrategies:
             self._parts = self._make_parts()
         return self._parts
 
+    def _part_strategy(self, parameter: ParameterPlan) -> st.SearchStrategy[Part]:
+        if parameter.is_form_model and any(f.upload for f in parameter.form_fields):
+            return self._form_uploads(parameter)
+        return self.value(parameter).map(functools.partial(self.part, parameter))
+
     def _make_parts(self) -> st.SearchStrategy[list[Part]]:
         # PERF: built once; a composite made per draw cost 40% of a stateful run (the zoo).
-        drawn = [
-            (
-                parameter,
-                self._form_uploads(parameter)
-                if parameter.is_form_model and any(f.upload for f in parameter.form_fields)
-                else self.value(parameter).map(functools.partial(self.part, parameter)),
-            )
-            for parameter in self.parameters
-        ]
+        drawn = [(parameter, self._part_strategy(parameter)) for parameter in self.parameters]
 
         @st.composite
         def draw(draw: st.DrawFn) -> list[Part]:
@@ -856,6 +860,21 @@ class RequestStrategies:
             self._simplest_values = {p.name: simplest(self.value(p)) for p in self.parameters}
         return self._simplest_values
 
+    def _simplest_part(self, parameter: ParameterPlan) -> Part:
+        found = self._simplest_parts.get(parameter.name)
+        if found is None:
+            found = self._simplest_parts[parameter.name] = simplest(self._part_strategy(parameter))
+        return found
+
+    def _varied(self, parameter: ParameterPlan, value: Any) -> Part:
+        """``parameter`` at ``value``, with the simplest files its form needs."""
+        part = self.part(parameter, value)
+        if parameter.is_form_model and any(f.upload for f in parameter.form_fields):
+            uploads = {f.wire_name for f in parameter.form_fields if f.upload is not None}
+            files = [pair for pair in self._simplest_part(parameter).pairs if pair[0] in uploads]
+            part = attrs.evolve(part, pairs=part.pairs + tuple(files))
+        return part
+
     def _overridden(self, parameter: ParameterPlan) -> bool:
         """Whether the user's strategy gives ``parameter``'s values (edge values included)."""
         kind = _kind(parameter.annotation)
@@ -863,8 +882,7 @@ class RequestStrategies:
 
     def simplest_parts(self) -> list[Part]:
         """Every required parameter at its simplest value: the request all others vary."""
-        simplest = self._simplest()
-        return [self.part(p, simplest[p.name]) for p in self.parameters if p.required]
+        return [self._simplest_part(p) for p in self.parameters if p.required]
 
     def boundary(self) -> list[Case]:
         """The deterministic first phase: every required parameter at its simplest value, then
@@ -874,8 +892,8 @@ class RequestStrategies:
         required = [p for p in self.parameters if p.required]
 
         def with_value(parameter: ParameterPlan, value: Any) -> Case:
-            others = [self.part(p, simplest[p.name]) for p in required if p is not parameter]
-            return self.case([*others, self.part(parameter, value)])
+            others = [self._simplest_part(p) for p in required if p is not parameter]
+            return self.case([*others, self._varied(parameter, value)])
 
         base_parts = self.simplest_parts()
         cases = [self.case(base_parts)]

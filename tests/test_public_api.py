@@ -504,6 +504,7 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "NO_JSON",
         "OperationSummary",
         "Step",
+        "short_bytes",
     ],
     "testing.stateful": [
         "Link",

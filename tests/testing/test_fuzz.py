@@ -231,3 +231,25 @@ def test_a_405_lists_what_the_path_serves() -> None:
     report = fuzz(App(routes=[Route("/one", OnlyGet)]), max_examples=5, seed=1, database=None)
     assert report.ok, str(report)
     assert any(summary.operation == "GET /one" for summary in report.summaries)
+
+
+def test_forms_and_uploads_are_fuzzed() -> None:
+    from tests.typed.test_forms import Conversions, Ranges, Refusals, Signups, Uploads
+
+    clean = App(
+        routes=[
+            Route("/signups", Signups),
+            Route("/ranges", Ranges),
+            Route("/refusals", Refusals),
+            Route("/conversions", Conversions),
+        ]
+    )
+    report = fuzz(clean, max_examples=40, seed=1, database=None)
+    assert report.ok, str(report)
+    # Uploads decodes each uploaded file as UTF-8: a binary upload is a 500, for each field.
+    report = fuzz(App(routes=[Route("/uploads", Uploads)]), max_examples=40, seed=1, database=None)
+    assert {failure.exchange.error_at for failure in report.failures} == {
+        "tests/typed/test_forms.py:120",
+        "tests/typed/test_forms.py:121",
+    }
+    assert all("UnicodeDecodeError" in failure.message for failure in report.failures)
