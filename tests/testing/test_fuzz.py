@@ -253,3 +253,34 @@ def test_forms_and_uploads_are_fuzzed() -> None:
         "tests/typed/test_forms.py:121",
     }
     assert all("UnicodeDecodeError" in failure.message for failure in report.failures)
+
+
+def test_websocket_routes_with_path_parameters_are_fuzzed() -> None:
+    from framework import WebSocket, WebSocketEndpoint, WebSocketRoute
+    from tests.contract_fixtures.rooms import Room
+
+    class Shouting(WebSocketEndpoint):
+        encoding = "json"
+
+        async def on_receive(self, websocket: WebSocket, data: str) -> None:
+            # The bug: a room whose name has no ASCII spelling cannot be announced.
+            room = websocket.path_params["room"].encode("ascii").decode()
+            await websocket.send_text(f"{room}: {data.upper()}")
+
+    app = App(
+        routes=[
+            WebSocketRoute("/ws/rooms/{room}", Room),
+            WebSocketRoute("/shout/{room}", Shouting),
+        ]
+    )
+    report = fuzz(app, max_examples=40, seed=1, database=None)
+    assert {summary.operation for summary in report.summaries} == {
+        "WS /ws/rooms/{room}",
+        "WS /shout/{room}",
+    }
+    ((operation, message),) = {(f.operation, f.message.split(":")[0]) for f in report.failures}
+    assert operation == "WS /shout/{room}"
+    assert message == "UnicodeEncodeError"
+    (failure,) = report.failures
+    assert failure.reproduction.startswith("with client.websocket_connect('/shout/")
+    assert failure.curl.startswith("# curl cannot send WebSocket messages")
