@@ -44,7 +44,7 @@ from framework.websockets import DEFAULT_MAX_MESSAGE_SIZE
 from testing._lifespan import LifespanDriver
 from testing._wire import http_request, websocket_scope
 from testing.checks import CHECKS, Context, exception_name, selected
-from testing.report import NO_JSON, Case, Exchange, Failure, FuzzReport, OperationSummary
+from testing.report import Case, Exchange, Failure, FuzzReport, OperationSummary
 from testing.strategies import (
     Overrides,
     RequestStrategies,
@@ -413,19 +413,8 @@ class Engine:
                 continue
             plan = plans[0]
             requests = self.requests[f"{plan.method} {plan.path_format}"]
-            case = attrs.evolve(
-                requests.boundary()[0],
-                method=unserved[0],
-                operation=f"{unserved[0]} {plan.path_format}",
-                query=(),
-                headers=(),
-                cookies=(),
-                content=None,
-                media_type=None,
-                form=(),
-                files=(),
-                json=NO_JSON,
-            )
+            path = requests.case(requests.simplest_parts()).path
+            case = Case(f"{unserved[0]} {plan.path_format}", unserved[0], path)
             self.record_if(self.judge(case, self.send(case), plan, allowed))
 
     def run_websocket(self, name: str) -> None:
