@@ -1019,3 +1019,23 @@ def test_local_websocket_message_with_postponed_annotations(
         assert session.receive_json()["type"] == "error"
         session.send_json({"text": "hi"})
         assert session.receive_json() == {"echo": "hi"}
+
+
+# --- §4 The fuzz harness
+
+
+def test_the_fuzz_harness_example_runs_as_written() -> None:
+    from testing.fuzz import fuzz
+
+    app = App(resources=[TODO_PACKAGE])
+    report = fuzz(app, max_examples=100, seed=1)
+    assert report.ok, report  # str(report): every failure with its reproduction
+    for failure in report.failures:
+        failure.check  # noqa: B018
+        failure.operation  # noqa: B018
+        failure.reproduction  # noqa: B018
+    assert {summary.operation for summary in report.summaries} >= {
+        "GET /todos",
+        "POST /todos",
+        "GET /todos/{todo_id}",
+    }
