@@ -44,7 +44,7 @@ from framework.websockets import DEFAULT_MAX_MESSAGE_SIZE
 from testing._lifespan import LifespanDriver
 from testing._wire import http_request, websocket_scope
 from testing.checks import CHECKS, Context, exception_name, selected
-from testing.report import Case, Exchange, Failure, FuzzReport, OperationSummary
+from testing.report import Case, Exchange, Failure, FuzzReport, OperationSummary, Step
 from testing.strategies import (
     Overrides,
     RequestStrategies,
@@ -426,9 +426,22 @@ class Engine:
         bad = [frame for _, frame in invalid_messages(plan)]
         frames = st.one_of(good, st.sampled_from(bad)) if bad else good
         first = simplest(connect)
+        probe = attrs.evolve(first, messages=(simplest(good),))
         oversized = "x" * (DEFAULT_MAX_MESSAGE_SIZE + 1)
-        for sent in [[frame] for frame in bad] + [[oversized]]:
-            self.record_if(self._judge_session(attrs.evolve(first, messages=tuple(sent))))
+        # The route keeps serving: a good session that works on its own still works right
+        # after each bad one.
+        probe_works = self._judge_session(probe) is None
+        for frame in [*bad, oversized]:
+            session = attrs.evolve(first, messages=(frame,))
+            exchange = self._session_exchange(session)
+            self.record_if(_session_failure(session, exchange))
+            if not probe_works:
+                continue
+            after = _session_failure(probe, self._session_exchange(probe))
+            if after is not None:
+                message = f"after a session that sent {_short_frame(frame)}: {after.message}"
+                steps = (Step(session, exchange), Step(probe, after.exchange))
+                self.record(attrs.evolve(after, message=message, steps=steps))
 
         def test(case: Case) -> None:
             self.raise_new(self._judge_session(case))
@@ -441,12 +454,12 @@ class Engine:
         self.explore(name, sessions, test)
 
     def _judge_session(self, case: Case) -> Failure | None:
-        exchange = self.run(self._session(case))
+        return _session_failure(case, self._session_exchange(case))
+
+    def _session_exchange(self, case: Case) -> Exchange:
+        exchange: Exchange = self.run(self._session(case))
         self.summaries[case.operation].record(exchange)
-        message = _session_problem(exchange)
-        if message is None:
-            return None
-        return Failure("not_a_server_error", case.operation, message, case, exchange)
+        return exchange
 
     async def _session(self, case: Case) -> Exchange:
         """Connect, send every message of ``case``, then disconnect; what the app did."""
@@ -548,6 +561,19 @@ def _session_problem(exchange: Exchange) -> str | None:
     if code > 1000 and code not in _DOCUMENTED_CLOSE_CODES and not (refused or application):
         return f"closed with {code}, which is not a code an endpoint may send"
     return None
+
+
+def _session_failure(case: Case, exchange: Exchange) -> Failure | None:
+    message = _session_problem(exchange)
+    if message is None:
+        return None
+    return Failure("not_a_server_error", case.operation, message, case, exchange)
+
+
+def _short_frame(frame: str | bytes) -> str:
+    """A message as a failure names it: its start, and its size when it is long."""
+    shown = repr(frame[:40])
+    return shown if len(frame) <= 40 else f"{shown}... ({len(frame)} long)"
 
 
 def _frame(plan: WebSocketPlan, message: Any) -> str | bytes:

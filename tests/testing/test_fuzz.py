@@ -284,3 +284,36 @@ def test_websocket_routes_with_path_parameters_are_fuzzed() -> None:
     (failure,) = report.failures
     assert failure.reproduction.startswith("with client.websocket_connect('/shout/")
     assert failure.curl.startswith("# curl cannot send WebSocket messages")
+
+
+BROKEN: list[int] = []
+
+
+def test_a_websocket_route_that_stops_serving_after_a_bad_message_is_reported() -> None:
+    from framework import WebSocket, WebSocketEndpoint, WebSocketRoute
+    from tests.contract_fixtures.rooms import ChatMessage
+
+    class Fragile(WebSocketEndpoint):
+        encoding = "json"
+
+        async def on_connect(self, websocket: WebSocket) -> None:
+            if BROKEN:
+                raise RuntimeError("the room is broken")
+            await websocket.accept()
+
+        async def on_receive(self, websocket: WebSocket, data: ChatMessage) -> None:
+            await websocket.send_json({"text": data.text})
+
+        async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
+            # The bug: one refused message breaks the route for every later client.
+            if close_code != 1000:
+                BROKEN.append(close_code)
+
+    BROKEN.clear()
+    app = App(routes=[WebSocketRoute("/fragile", Fragile)])
+    report = fuzz(app, max_examples=10, seed=1, database=None)
+    messages = [failure.message for failure in report.failures]
+    assert any(message.startswith("after a session that sent ") for message in messages), report
+    (after,) = [f for f in report.failures if f.message.startswith("after a session")]
+    assert len(after.steps) == 2
+    BROKEN.clear()
